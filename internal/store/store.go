@@ -1,0 +1,220 @@
+// Package store owns Aries' persistent state: the domain types, the Store
+// interface every backend implements, and the sentinel errors callers check
+// with errors.Is.
+//
+// Secrets never reach a Store in clear: codes, refresh tokens, session ids and
+// client secrets arrive already hashed (package secret), so a database dump
+// cannot be replayed. Single use of codes and refresh tokens is decided by the
+// database (a conditional UPDATE inside a transaction), never by process
+// memory, so it holds across goroutines and across instances.
+//
+// The behaviour every backend must show is written down once, as tests, in
+// package storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+var (
+	// ErrNotFound: no such row, or the row has expired.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a unique value (an email, an id) is already taken.
+	ErrConflict = errors.New("store: already exists")
+	// ErrCodeReused: the authorization code was already redeemed. The
+	// backend has revoked the grant the first redemption created.
+	ErrCodeReused = errors.New("store: authorization code already used")
+	// ErrRefreshReplayed: a refresh token that was already rotated was
+	// presented again. The backend has revoked its whole grant (family).
+	ErrRefreshReplayed = errors.New("store: refresh token replayed")
+	// ErrRevoked: the grant behind a code or refresh token was revoked.
+	ErrRevoked = errors.New("store: grant revoked")
+)
+
+// User is a person who signs in to Aries.
+type User struct {
+	ID           string // "usr_" + random; the JWT "sub"
+	Email        string // stored lower-cased; unique
+	PasswordHash string // PHC-encoded argon2id
+	Admin        bool
+	CreatedAt    time.Time
+}
+
+// ClientType says whether a client can keep a secret (RFC 6749 section 2.1).
+type ClientType string
+
+const (
+	Confidential ClientType = "confidential"
+	Public       ClientType = "public"
+)
+
+// Client is an application registered with Aries.
+type Client struct {
+	ID           string // "aries_ci_..." public identifier
+	Name         string
+	Type         ClientType
+	FirstParty   bool   // may use POST /v1/oauth2/authorize (password sign-in)
+	SecretHash   string // empty for public clients; see secret.Hasher
+	RedirectURIs []string
+	Scopes       []string // canonical scope names the client may ask for
+	Disabled     bool
+	OwnerID      string // user id of the developer who manages it; "" for CLI-made clients
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// SigningKey is one JWT signing key. The private key is stored encrypted
+// (package keys); the store never sees it in clear.
+type SigningKey struct {
+	ID                  string // the JWS "kid"
+	Algorithm           string // "ES256"
+	EncryptedPrivateKey []byte
+	PublicJWK           []byte // JSON of the public JWK
+	CreatedAt           time.Time
+	RetiredAt           time.Time // zero while it is the key in use
+}
+
+// Session is a signed-in browser.
+type Session struct {
+	IDHash    string // hash of the cookie value
+	UserID    string
+	AuthTime  time.Time
+	AMR       []string // RFC 8176 methods: "pwd", "otp"
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Consent records which scopes a user has approved for a client.
+type Consent struct {
+	UserID     string
+	ClientID   string
+	Scopes     []string
+	GrantedAt  time.Time
+	LastUsedAt time.Time
+}
+
+// Grant is what one authorization (one consent decision, one code) produced:
+// the family every refresh token rotated from that code belongs to. Revoking
+// a grant kills its refresh tokens and, through the "grant_id" claim, its
+// access tokens.
+type Grant struct {
+	ID        string
+	ClientID  string
+	UserID    string
+	Scopes    []string
+	AuthTime  time.Time
+	AMR       []string
+	CreatedAt time.Time
+	ExpiresAt time.Time // absolute limit for every refresh token of the grant
+	RevokedAt time.Time // zero while live
+}
+
+// AuthCode is an authorization code (RFC 6749 section 4.1.2). Its grant is
+// created together with it, so a reuse can always revoke it, even while the
+// first redemption is still issuing tokens.
+type AuthCode struct {
+	Hash                string
+	GrantID             string
+	ClientID            string
+	UserID              string
+	RedirectURI         string
+	Scopes              []string
+	CodeChallenge       string // S256 challenge, "" when none was sent
+	CodeChallengeMethod string // "S256" or ""
+	AuthTime            time.Time
+	AMR                 []string
+	CreatedAt           time.Time
+	ExpiresAt           time.Time
+	UsedAt              time.Time // zero until redeemed
+}
+
+// RefreshToken is one refresh token of a grant. Each use rotates it.
+type RefreshToken struct {
+	Hash      string
+	GrantID   string
+	ClientID  string
+	CreatedAt time.Time
+	ExpiresAt time.Time // idle expiry; a backend clamps it to the grant's ExpiresAt
+	UsedAt    time.Time // zero until rotated
+}
+
+// Store is everything Aries persists. Every method takes the caller's
+// context; "now" is passed in so expiry is decided by the caller's clock.
+type Store interface {
+	// Ping reports whether the database answers (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+
+	CreateUser(ctx context.Context, u User) error // ErrConflict on a taken email or id
+	UserByID(ctx context.Context, id string) (User, error)
+	UserByEmail(ctx context.Context, email string) (User, error) // email matched lower-cased
+
+	CreateClient(ctx context.Context, c Client) error
+	Client(ctx context.Context, id string) (Client, error)
+	// Clients lists every client, oldest first, or only those owned by
+	// ownerID when it is not "".
+	Clients(ctx context.Context, ownerID string) ([]Client, error)
+	// UpdateClient replaces the name, redirect URIs, scopes and first-party
+	// flag of an existing client.
+	UpdateClient(ctx context.Context, c Client) error
+	SetClientSecret(ctx context.Context, id, secretHash string, now time.Time) error
+	// SetClientDisabled disables or enables a client. Disabling revokes
+	// every grant the client holds.
+	SetClientDisabled(ctx context.Context, id string, disabled bool, now time.Time) error
+	// DeleteClient removes the client, its consents, codes, grants and
+	// refresh tokens.
+	DeleteClient(ctx context.Context, id string) error
+
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// SigningKeys returns every key, newest first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// RetireSigningKeys marks every live key except keepID as retired at now.
+	RetireSigningKeys(ctx context.Context, keepID string, now time.Time) error
+
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns a live session; ErrNotFound once it has expired.
+	Session(ctx context.Context, idHash string, now time.Time) (Session, error)
+	DeleteSession(ctx context.Context, idHash string) error
+
+	// SaveConsent records the scopes the user approved for the client,
+	// adding to any earlier consent.
+	SaveConsent(ctx context.Context, c Consent) error
+	Consent(ctx context.Context, userID, clientID string) (Consent, error)
+	Consents(ctx context.Context, userID string) ([]Consent, error)
+	// DeleteConsent forgets the consent and revokes every grant the user
+	// gave the client.
+	DeleteConsent(ctx context.Context, userID, clientID string, now time.Time) error
+
+	// CreateAuthCode stores the code and creates its (not yet used) grant.
+	CreateAuthCode(ctx context.Context, c AuthCode, g Grant) error
+	// RedeemAuthCode marks a live code used and returns it. A code that is
+	// unknown or expired gives ErrNotFound. A code already used gives
+	// ErrCodeReused, after revoking the grant created with it. Of any
+	// number of concurrent calls with one code, exactly one succeeds.
+	RedeemAuthCode(ctx context.Context, hash string, now time.Time) (AuthCode, error)
+	// CreateRefreshToken stores the first refresh token of a grant. It gives
+	// ErrRevoked if the grant has been revoked meanwhile (a racing code reuse).
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// RotateRefreshToken marks the live refresh token oldHash of clientID
+	// used, stores next in the same grant and returns the grant, all in one
+	// transaction. Unknown, expired or other clients' tokens give
+	// ErrNotFound; a token of a revoked or expired grant ErrRevoked; a token
+	// already rotated gives ErrRefreshReplayed after revoking its grant. Of
+	// concurrent calls with one token, exactly one succeeds.
+	RotateRefreshToken(ctx context.Context, clientID, oldHash string, next RefreshToken, now time.Time) (Grant, error)
+	// RefreshTokenGrant returns the grant of a refresh token that is still
+	// usable (not rotated, not expired, grant live): for introspection.
+	RefreshTokenGrant(ctx context.Context, hash string, now time.Time) (RefreshToken, Grant, error)
+	Grant(ctx context.Context, id string) (Grant, error)
+	RevokeGrant(ctx context.Context, id string, now time.Time) error
+
+	// RevokeAccessToken records a revoked access token id until it expires.
+	RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error
+	AccessTokenRevoked(ctx context.Context, jti string) (bool, error)
+
+	// DeleteExpired removes rows that can no longer be used: expired codes,
+	// sessions, refresh tokens, grants and revoked-token records.
+	DeleteExpired(ctx context.Context, now time.Time) error
+}
