@@ -189,14 +189,15 @@ type Store interface {
 
 	// CreateAuthCode stores the code and creates its (not yet used) grant.
 	CreateAuthCode(ctx context.Context, c AuthCode, g Grant) error
-	// RedeemAuthCode marks a live code used and returns it. A code that is
-	// unknown or expired gives ErrNotFound. A code already used gives
-	// ErrCodeReused, after revoking the grant created with it. Of any
-	// number of concurrent calls with one code, exactly one succeeds.
-	RedeemAuthCode(ctx context.Context, hash string, now time.Time) (AuthCode, error)
-	// CreateRefreshToken stores the first refresh token of a grant. It gives
-	// ErrRevoked if the grant has been revoked meanwhile (a racing code reuse).
-	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// RedeemAuthCode marks a live code used and, in the same transaction,
+	// stores first as the grant's first refresh token (GrantID and ClientID are
+	// taken from the code; ExpiresAt is clamped to the grant's; CreatedAt zero
+	// means now). It returns the code. Unknown or expired codes give ErrNotFound;
+	// a code whose grant was revoked ErrRevoked; a code already used gives
+	// ErrCodeReused after revoking its grant (and so the refresh token the first
+	// redemption stored). Of any number of concurrent calls with one code,
+	// exactly one succeeds.
+	RedeemAuthCode(ctx context.Context, hash string, first RefreshToken, now time.Time) (AuthCode, error)
 	// RotateRefreshToken marks the live refresh token oldHash of clientID
 	// used, stores next in the same grant and returns the grant, all in one
 	// transaction. Unknown, expired or other clients' tokens give
@@ -217,4 +218,7 @@ type Store interface {
 	// DeleteExpired removes rows that can no longer be used: expired codes,
 	// sessions, refresh tokens, grants and revoked-token records.
 	DeleteExpired(ctx context.Context, now time.Time) error
+
+	MFAStore    // mfa.go: TOTP enrollment, recovery codes, MFA challenges
+	LedgerStore // ledger.go: the sandbox API's paper-trading ledger
 }

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/ariesexchange/aries/internal/keys"
+	"github.com/ariesexchange/aries/internal/registry"
+	"github.com/ariesexchange/aries/internal/server"
+	"github.com/ariesexchange/aries/internal/store"
+)
+
+func newCommand(stdin io.Reader, stdout, stderr io.Writer) *cli.Command {
+	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print JSON"}
+	return &cli.Command{
+		Name:      "aries",
+		Usage:     "the Aries OAuth2 authorization platform",
+		Reader:    stdin,
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Flags:     storeFlags(),
+		// Errors are printed once, by run.
+		ExitErrHandler: func(context.Context, *cli.Command, error) {},
+		Commands: []*cli.Command{
+			serveCommand(stdout, stderr),
+			{
+				Name:  "users",
+				Usage: "manage users",
+				Commands: []*cli.Command{{
+					Name:  "create",
+					Usage: "create a user",
+					Flags: []cli.Flag{
+						&cli.StringFlag{Name: "email", Required: true},
+						&cli.StringFlag{Name: "password", Usage: "the password (visible in the process list: prefer --password-stdin)"},
+						&cli.BoolFlag{Name: "password-stdin", Usage: "read the password from the first line of standard input"},
+						&cli.BoolFlag{Name: "mfa", Usage: "enroll TOTP multi-factor authentication"},
+						&cli.BoolFlag{Name: "admin", Usage: "allow the admin scope"},
+						jsonFlag,
+					},
+					Action: func(ctx context.Context, cmd *cli.Command) error {
+						return withEnv(ctx, cmd, func(e *env) error { return usersCreate(ctx, cmd, e) })
+					},
+				}},
+			},
+			{
+				Name:  "clients",
+				Usage: "manage OAuth clients",
+				Commands: []*cli.Command{
+					{
+						Name:  "create",
+						Usage: "register a client; a confidential client's secret is printed only here",
+						Flags: []cli.Flag{
+							&cli.StringFlag{Name: "name", Required: true},
+							&cli.BoolFlag{Name: "public", Usage: "a public client (SPA, mobile, CLI): no secret, PKCE required"},
+							&cli.BoolFlag{Name: "first-party", Usage: "may sign users in with POST /v1/oauth2/authorize"},
+							&cli.StringSliceFlag{Name: "redirect-uri", Usage: "a redirect URI, exactly as the app will send it (repeatable)"},
+							&cli.StringSliceFlag{Name: "scope", Usage: `space-separated scopes the client may ask for, e.g. "read trade"`},
+							jsonFlag,
+						},
+						Action: func(ctx context.Context, cmd *cli.Command) error {
+							return withEnv(ctx, cmd, func(e *env) error { return clientsCreate(ctx, cmd, e) })
+						},
+					},
+					clientCommand("list", "list every client", jsonFlag, false, clientsList),
+					clientCommand("show", "show one client", jsonFlag, true, clientsShow),
+					clientCommand("rotate-secret", "give a confidential client a new secret; the old one stops working at once", jsonFlag, true, clientsRotateSecret),
+					clientCommand("disable", "disable a client and revoke every token it holds", jsonFlag, true, clientsSetDisabled(true)),
+					clientCommand("enable", "enable a disabled client", jsonFlag, true, clientsSetDisabled(false)),
+					clientCommand("delete", "delete a client and every token it holds", jsonFlag, true, clientsDelete),
+				},
+			},
+			{
+				Name:  "keys",
+				Usage: "manage token signing keys",
+				Commands: []*cli.Command{{
+					Name:  "rotate",
+					Usage: "add a new signing key; old public keys stay published until their tokens expire",
+					Flags: []cli.Flag{jsonFlag},
+					Action: func(ctx context.Context, cmd *cli.Command) error {
+						return withEnv(ctx, cmd, func(e *env) error {
+							k, err := keys.Rotate(ctx, e.store, e.master.Derive(server.KeyEncryptionPurpose), e.now())
+							if err != nil {
+								return err
+							}
+							return output(cmd, map[string]any{"kid": k.ID, "alg": k.Algorithm, "created_at": k.CreatedAt.UTC()},
+								fmt.Sprintf("new signing key %s (%s); running servers pick it up within a minute\n", k.ID, k.Algorithm))
+						})
+					},
+				}},
+			},
+		},
+	}
+}
+
+// clientCommand builds one of the client subcommands that take an id.
+func clientCommand(name, usage string, jsonFlag cli.Flag, needsID bool, action func(context.Context, *cli.Command, *env, string) error) *cli.Command {
+	c := &cli.Command{Name: name, Usage: usage, Flags: []cli.Flag{jsonFlag}}
+	if needsID {
+		c.ArgsUsage = "CLIENT_ID"
+	}
+	c.Action = func(ctx context.Context, cmd *cli.Command) error {
+		id := cmd.Args().First()
+		if needsID && (id == "" || cmd.Args().Len() > 1) {
+			return fmt.Errorf("usage: aries clients %s CLIENT_ID", name)
+		}
+		return withEnv(ctx, cmd, func(e *env) error { return action(ctx, cmd, e, id) })
+	}
+	return c
+}
+
+// output prints v as JSON with --json, else the human text.
+func output(cmd *cli.Command, v any, text string) error {
+	if cmd.Bool("json") {
+		enc := json.NewEncoder(cmd.Root().Writer)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	_, err := io.WriteString(cmd.Root().Writer, text)
+	return err
+}
+
+func usersCreate(ctx context.Context, cmd *cli.Command, e *env) error {
+	password := cmd.String("password")
+	if cmd.Bool("password-stdin") {
+		if password != "" {
+			return errors.New("give --password or --password-stdin, not both")
+		}
+		line, err := readLine(cmd.Root().Reader)
+		if err != nil {
+			return fmt.Errorf("reading the password from standard input: %w", err)
+		}
+		password = line
+	}
+	if password == "" {
+		return errors.New("a password is required: --password-stdin (preferred) or --password")
+	}
+	if cmd.Bool("mfa") {
+		return errors.New("--mfa: TOTP enrollment is not available in this version yet")
+	}
+	u, err := createUser(ctx, e, cmd.String("email"), password, cmd.Bool("admin"))
+	if err != nil {
+		return err
+	}
+	return output(cmd, userJSON{ID: u.ID, Email: u.Email, MFA: false, Admin: u.Admin},
+		fmt.Sprintf("created user %s (%s)\n", u.Email, u.ID))
+}
+
+type userJSON struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	MFA   bool   `json:"mfa"`
+	Admin bool   `json:"admin"`
+}
+
+func readLine(r io.Reader) (string, error) {
+	var b strings.Builder
+	buf := make([]byte, 1)
+	for b.Len() < 4096 {
+		n, err := r.Read(buf)
+		if n == 1 {
+			if buf[0] == '\n' {
+				break
+			}
+			b.WriteByte(buf[0])
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\r"), nil
+}
+
+// clientJSON is the CLI's JSON view of a client (DESIGN.md section 2).
+type clientJSON struct {
+	ClientID     string    `json:"client_id"`
+	ClientSecret string    `json:"client_secret,omitempty"`
+	Name         string    `json:"name"`
+	Type         string    `json:"type"`
+	FirstParty   bool      `json:"first_party"`
+	RedirectURIs []string  `json:"redirect_uris"`
+	Scopes       []string  `json:"scopes"`
+	Disabled     bool      `json:"disabled"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+func toClientJSON(c store.Client, clientSecret string) clientJSON {
+	return clientJSON{
+		ClientID: c.ID, ClientSecret: clientSecret, Name: c.Name, Type: string(c.Type), FirstParty: c.FirstParty,
+		RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, Disabled: c.Disabled, CreatedAt: c.CreatedAt.UTC(),
+	}
+}
+
+func describeClient(c store.Client) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "client_id\t%s\n", c.ID)
+	fmt.Fprintf(tw, "name\t%s\n", c.Name)
+	fmt.Fprintf(tw, "type\t%s\n", c.Type)
+	fmt.Fprintf(tw, "first_party\t%t\n", c.FirstParty)
+	fmt.Fprintf(tw, "disabled\t%t\n", c.Disabled)
+	fmt.Fprintf(tw, "redirect_uris\t%s\n", strings.Join(c.RedirectURIs, " "))
+	fmt.Fprintf(tw, "scopes\t%s\n", strings.Join(c.Scopes, " "))
+	tw.Flush()
+	return b.String()
+}
+
+func clientsCreate(ctx context.Context, cmd *cli.Command, e *env) error {
+	c, clientSecret, err := registry.Create(ctx, e.store, e.hasher, registry.Spec{
+		Name:         cmd.String("name"),
+		Public:       cmd.Bool("public"),
+		FirstParty:   cmd.Bool("first-party"),
+		RedirectURIs: cmd.StringSlice("redirect-uri"),
+		Scopes:       strings.Join(cmd.StringSlice("scope"), " "),
+	}, e.now())
+	if err != nil {
+		return err
+	}
+	text := describeClient(c)
+	if clientSecret != "" {
+		text += "client_secret  " + clientSecret + "\n\nThe secret is shown only now: store it in your secrets manager.\n"
+	}
+	return output(cmd, toClientJSON(c, clientSecret), text)
+}
+
+func clientsList(ctx context.Context, cmd *cli.Command, e *env, _ string) error {
+	cs, err := e.store.Clients(ctx, "")
+	if err != nil {
+		return err
+	}
+	out := make([]clientJSON, 0, len(cs))
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT_ID\tTYPE\tFIRST_PARTY\tDISABLED\tNAME")
+	for _, c := range cs {
+		out = append(out, toClientJSON(c, ""))
+		fmt.Fprintf(tw, "%s\t%s\t%t\t%t\t%s\n", c.ID, c.Type, c.FirstParty, c.Disabled, c.Name)
+	}
+	tw.Flush()
+	return output(cmd, out, b.String())
+}
+
+func clientsShow(ctx context.Context, cmd *cli.Command, e *env, id string) error {
+	c, err := e.client(ctx, id)
+	if err != nil {
+		return err
+	}
+	return output(cmd, toClientJSON(c, ""), describeClient(c))
+}
+
+func clientsRotateSecret(ctx context.Context, cmd *cli.Command, e *env, id string) error {
+	if _, err := e.client(ctx, id); err != nil {
+		return err
+	}
+	clientSecret, err := registry.RotateSecret(ctx, e.store, e.hasher, id, e.now())
+	if err != nil {
+		return err
+	}
+	return output(cmd, map[string]string{"client_id": id, "client_secret": clientSecret},
+		fmt.Sprintf("client_secret  %s\n\nThe old secret no longer works. The new one is shown only now.\n", clientSecret))
+}
+
+func clientsSetDisabled(disabled bool) func(context.Context, *cli.Command, *env, string) error {
+	return func(ctx context.Context, cmd *cli.Command, e *env, id string) error {
+		if _, err := e.client(ctx, id); err != nil {
+			return err
+		}
+		if err := e.store.SetClientDisabled(ctx, id, disabled, e.now()); err != nil {
+			return err
+		}
+		c, err := e.client(ctx, id)
+		if err != nil {
+			return err
+		}
+		verb := "enabled"
+		if disabled {
+			verb = "disabled; every token it held is revoked"
+		}
+		return output(cmd, toClientJSON(c, ""), fmt.Sprintf("client %s %s\n", id, verb))
+	}
+}
+
+func clientsDelete(ctx context.Context, cmd *cli.Command, e *env, id string) error {
+	if _, err := e.client(ctx, id); err != nil {
+		return err
+	}
+	if err := e.store.DeleteClient(ctx, id); err != nil {
+		return err
+	}
+	return output(cmd, map[string]any{"client_id": id, "deleted": true},
+		fmt.Sprintf("client %s deleted; every token it held is revoked\n", id))
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/ariesexchange/aries/internal/password"
+	"github.com/ariesexchange/aries/internal/secret"
+	"github.com/ariesexchange/aries/internal/server"
+	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/store/sqlite"
+)
+
+const defaultDatabase = "sqlite:./aries-data/aries.db"
+
+// storeFlags are read by every command (DESIGN.md section 2).
+func storeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "db", Value: defaultDatabase, Sources: cli.EnvVars("ARIES_DATABASE_URL"),
+			Usage: "the store: sqlite:PATH or postgres://..."},
+		&cli.StringFlag{Name: "redis", Sources: cli.EnvVars("ARIES_REDIS_URL"),
+			Usage: "Redis URL for rate limits shared by several instances"},
+		&cli.StringFlag{Name: "secret", Sources: cli.EnvVars("ARIES_SECRET"),
+			Usage: "root secret (32+ random bytes, base64): keys the hashes of secrets and encrypts signing keys. With SQLite and no value, one is kept in secret.key next to the database"},
+		&cli.StringFlag{Name: "log-level", Value: "info", Sources: cli.EnvVars("ARIES_LOG_LEVEL"), Usage: "debug, info, warn or error"},
+	}
+}
+
+// env is what every command works with: the open store and the keys derived
+// from the root secret.
+type env struct {
+	store  store.Store
+	master secret.Master
+	hasher *secret.Hasher
+	now    func() time.Time
+}
+
+func withEnv(ctx context.Context, cmd *cli.Command, f func(*env) error) error {
+	e, err := openEnv(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	return f(e)
+}
+
+func openEnv(ctx context.Context, cmd *cli.Command) (*env, error) {
+	if cmd.String("redis") != "" {
+		return nil, errors.New("--redis: shared rate limits in Redis are not available in this version yet; leave it unset")
+	}
+	dsn := cmd.String("db")
+	var st store.Store
+	var secretFile string
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		if path == "" {
+			return nil, errors.New("--db sqlite: needs a path, e.g. sqlite:./aries-data/aries.db")
+		}
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("opening %s: %w", dsn, err)
+		}
+		st, secretFile = s, filepath.Join(filepath.Dir(path), "secret.key")
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return nil, errors.New("--db postgres://: the PostgreSQL store is not available in this version yet; use sqlite:PATH")
+	default:
+		return nil, fmt.Errorf("--db %q: expected sqlite:PATH or postgres://...", dsn)
+	}
+	master, err := loadMaster(cmd.String("secret"), secretFile)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &env{
+		store:  st,
+		master: master,
+		hasher: secret.NewHasher(master.Derive(server.PepperPurpose)),
+		now:    time.Now,
+	}, nil
+}
+
+// loadMaster parses the configured root secret, or for an embedded store
+// reads (creating it on first use) a file beside the database, so that a
+// newcomer's first `aries serve` needs no setup.
+func loadMaster(configured, file string) (secret.Master, error) {
+	if configured != "" {
+		m, err := secret.ParseMaster(configured)
+		if err != nil {
+			return secret.Master{}, fmt.Errorf("--secret / ARIES_SECRET: %w", err)
+		}
+		return m, nil
+	}
+	b, err := os.ReadFile(file)
+	if err == nil {
+		m, err := secret.ParseMaster(string(b))
+		if err != nil {
+			return secret.Master{}, fmt.Errorf("%s: %w", file, err)
+		}
+		return m, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return secret.Master{}, err
+	}
+	m, encoded := secret.NewMaster()
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return secret.Master{}, err
+	}
+	// O_EXCL: two commands starting at once must not both write a secret.
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return loadMaster("", file)
+	}
+	if err != nil {
+		return secret.Master{}, err
+	}
+	if _, err := f.WriteString(encoded + "\n"); err != nil {
+		f.Close()
+		return secret.Master{}, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return secret.Master{}, err
+	}
+	return m, f.Close()
+}
+
+func (e *env) client(ctx context.Context, id string) (store.Client, error) {
+	c, err := e.store.Client(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Client{}, fmt.Errorf("no client %q", id)
+	}
+	return c, err
+}
+
+// createUser validates and stores a new user.
+func createUser(ctx context.Context, e *env, email, pw string, admin bool) (store.User, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if at := strings.IndexByte(email, '@'); at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t\r\n") {
+		return store.User{}, fmt.Errorf("%q is not an email address", email)
+	}
+	hash, err := password.NewHasher(password.DefaultParams).Hash(ctx, pw)
+	if err != nil {
+		return store.User{}, err
+	}
+	u := store.User{ID: secret.ID("usr_"), Email: email, PasswordHash: hash, Admin: admin, CreatedAt: e.now()}
+	if err := e.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return store.User{}, fmt.Errorf("a user with email %s already exists", email)
+		}
+		return store.User{}, err
+	}
+	return u, nil
+}

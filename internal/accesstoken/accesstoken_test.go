@@ -1,0 +1,356 @@
+package accesstoken
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/cryptosigner"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ariesexchange/aries/internal/keys"
+	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/store/sqlite"
+)
+
+var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+const (
+	issuer   = "https://aries.example"
+	audience = "https://api.aries.example"
+)
+
+type env struct {
+	st  store.Store
+	kek []byte
+	now time.Time
+	kr  *keys.Keyring
+	m   *Minter
+}
+
+// newEnv returns a Minter over a fresh keyring whose clock is e.now.
+func newEnv(t testing.TB, publishFor time.Duration) *env {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "aries.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &env{st: st, kek: make([]byte, keys.KEKSize), now: t0}
+	rand.Read(e.kek)
+	clock := func() time.Time { return e.now }
+	kr, err := keys.Open(context.Background(), e.st, e.kek, publishFor, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.kr = kr
+	e.m = &Minter{Keys: kr, Issuer: issuer, Audience: audience, TTL: 15 * time.Minute, Now: clock}
+	return e
+}
+
+func userClaims() Claims {
+	return Claims{
+		Subject:  "usr_1",
+		ClientID: "aries_ci_1",
+		Scope:    "account:information order:execution",
+		AuthTime: t0.Add(-time.Minute).Unix(),
+		AMR:      []string{"pwd", "otp"},
+		GrantID:  "grt_1",
+	}
+}
+
+func TestMintParseRoundTrip(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	tok, minted, err := e.m.Mint(userClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := userClaims()
+	want.Issuer, want.Audience = issuer, audience
+	want.IssuedAt, want.ExpiresAt = t0.Unix(), t0.Add(15*time.Minute).Unix()
+	want.ID = minted.ID
+	if diff := cmp.Diff(want, minted); diff != "" {
+		t.Errorf("minted claims (-want +got):\n%s", diff)
+	}
+	if n := len(minted.ID); n != 22 {
+		t.Errorf("got jti of %d characters, want 22 (128 bits)", n)
+	}
+	got, err := e.m.Parse(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(minted, got); diff != "" {
+		t.Errorf("parsed claims (-minted +parsed):\n%s", diff)
+	}
+
+	hdr := decodeSegment(t, tok, 0)
+	if hdr["typ"] != "at+jwt" || hdr["alg"] != "ES256" || hdr["kid"] != e.kr.ActiveKeyID() {
+		t.Errorf("got header %v, want typ at+jwt, alg ES256, kid %s", hdr, e.kr.ActiveKeyID())
+	}
+
+	_, again, _ := e.m.Mint(userClaims())
+	if again.ID == minted.ID {
+		t.Errorf("two tokens share jti %q", again.ID)
+	}
+}
+
+func TestClientCredentialsClaimsOmitUserFields(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	tok, _, err := e.m.Mint(Claims{Subject: "aries_ci_1", ClientID: "aries_ci_1", Scope: "market:information"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := decodeSegment(t, tok, 1)
+	for _, k := range []string{"auth_time", "amr", "grant_id"} {
+		if _, ok := body[k]; ok {
+			t.Errorf("claims have %q, want it omitted: %v", k, body)
+		}
+	}
+	for _, k := range []string{"iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"} {
+		if _, ok := body[k]; !ok {
+			t.Errorf("claims lack %q: %v", k, body)
+		}
+	}
+}
+
+func decodeSegment(t *testing.T, tok string, i int) map[string]any {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// signWith signs payload with s as an ES256 JWS carrying kid and typ.
+func signWith(t *testing.T, s crypto.Signer, kid, typ string, payload []byte) string {
+	t.Helper()
+	opts := (&jose.SignerOptions{}).WithHeader("kid", kid)
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: cryptosigner.Opaque(s)}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, err := sig.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestTypHeader(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	_, c, err := e.m.Mint(userClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(c)
+	kid, s := e.kr.Signer()
+	tests := []struct {
+		typ  string
+		want error
+	}{
+		{"at+jwt", nil},
+		{"AT+JWT", nil},
+		{"application/at+jwt", nil},
+		{"Application/AT+JWT", nil},
+		{"JWT", ErrInvalid},
+		{"jwt", ErrInvalid},
+		{"", ErrInvalid},
+		{"at+jwt2", ErrInvalid},
+	}
+	for _, tt := range tests {
+		_, err := e.m.Parse(signWith(t, s, kid, tt.typ, payload))
+		if !errors.Is(err, tt.want) {
+			t.Errorf("typ %q: got %v, want %v", tt.typ, err, tt.want)
+		}
+	}
+}
+
+func TestParseRefusesForgeries(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	tok, c, err := e.m.Mint(userClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(tok, ".")
+	kid := e.kr.ActiveKeyID()
+
+	// Another server's keyring with the same issuer and audience.
+	other := newEnv(t, time.Hour)
+	otherTok, _, err := other.m.Mint(userClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherSigner := other.kr.Signer()
+	payload, _ := json.Marshal(c)
+
+	widened := c
+	widened.Scope = "funds:withdrawal"
+	widenedJSON, _ := json.Marshal(widened)
+
+	pub, _ := e.kr.PublicKey(kid)
+	pubDER, _ := x509.MarshalPKIXPublicKey(pub)
+	hs, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: pubDER},
+		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", kid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hsJWS, _ := hs.Sign(payload)
+	hsTok, _ := hsJWS.CompactSerialize()
+
+	wrongIss := &Minter{Keys: e.kr, Issuer: "https://evil.example", Audience: audience, Now: e.m.Now}
+	wrongIssTok, _, _ := wrongIss.Mint(userClaims())
+	wrongAud := &Minter{Keys: e.kr, Issuer: issuer, Audience: "https://other-api.example", Now: e.m.Now}
+	wrongAudTok, _, _ := wrongAud.Mint(userClaims())
+
+	noJTI := c
+	noJTI.ID = ""
+	noJTIJSON, _ := json.Marshal(noJTI)
+
+	tests := []struct {
+		name, token string
+	}{
+		{"tampered payload", parts[0] + "." + b64(string(widenedJSON)) + "." + parts[2]},
+		{"signature removed", parts[0] + "." + parts[1] + "."},
+		{"unknown kid", otherTok},
+		{"our kid, another key", signWith(t, otherSigner, kid, "at+jwt", payload)},
+		{"alg none", b64(`{"alg":"none","typ":"at+jwt","kid":"`+kid+`"}`) + "." + parts[1] + "."},
+		{"HS256 keyed with our public key", hsTok},
+		{"wrong issuer", wrongIssTok},
+		{"wrong audience", wrongAudTok},
+		{"no jti", signWith(t, func() crypto.Signer { _, s := e.kr.Signer(); return s }(), kid, "at+jwt", noJTIJSON)},
+		{"not a JWT", "aries_rt_abcdef"},
+		{"empty", ""},
+		{"JSON serialization", `{"payload":"` + parts[1] + `","protected":"` + parts[0] + `","signature":"` + parts[2] + `"}`},
+		{"too long", tok + strings.Repeat("A", 9000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := e.m.Parse(tt.token)
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("got claims %+v, error %v; want %v", got, err, ErrInvalid)
+			}
+		})
+	}
+}
+
+func TestParseExpiry(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	tok, _, err := e.m.Mint(userClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := t0.Add(15 * time.Minute)
+	tests := []struct {
+		name string
+		at   time.Time
+		want error
+	}{
+		{"when issued", t0, nil},
+		{"clock behind by the leeway", t0.Add(-Leeway), nil},
+		{"issued in the future", t0.Add(-Leeway - time.Second), ErrInvalid},
+		{"one second before exp", exp.Add(-time.Second), nil},
+		{"within the leeway after exp", exp.Add(Leeway - time.Second), nil},
+		{"leeway over", exp.Add(Leeway), ErrExpired},
+		{"a day later", exp.Add(24 * time.Hour), ErrExpired},
+	}
+	for _, tt := range tests {
+		e.now = tt.at
+		if _, err := e.m.Parse(tok); !errors.Is(err, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestOldKeyVerifiesWhilePublished(t *testing.T) {
+	const publishFor = 20 * time.Minute
+	e := newEnv(t, publishFor)
+	// A TTL longer than publishFor, so that the old key leaving the JWKS,
+	// not expiry, is what refuses the token at the end.
+	e.m.TTL = 2 * time.Hour
+	oldTok, _, err := e.m.Mint(userClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldKID := e.kr.ActiveKeyID()
+
+	e.now = t0.Add(time.Minute)
+	rotatedAt := e.now
+	if _, err := keys.Rotate(context.Background(), e.st, e.kek, rotatedAt); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.kr.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	newTok, _, err := e.m.Mint(userClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid := decodeSegment(t, newTok, 0)["kid"]; kid == oldKID {
+		t.Fatalf("after rotation the token is still signed with %s", oldKID)
+	}
+
+	for _, tok := range []string{oldTok, newTok} {
+		if _, err := e.m.Parse(tok); err != nil {
+			t.Errorf("right after rotation: got %v, want nil", err)
+		}
+	}
+	e.now = rotatedAt.Add(publishFor - time.Second)
+	if _, err := e.m.Parse(oldTok); err != nil {
+		t.Errorf("just before publishFor: got %v, want nil", err)
+	}
+	e.now = rotatedAt.Add(publishFor)
+	if _, err := e.m.Parse(oldTok); !errors.Is(err, ErrInvalid) {
+		t.Errorf("once publishFor has passed: got %v, want %v", err, ErrInvalid)
+	}
+	if _, err := e.m.Parse(newTok); err != nil {
+		t.Errorf("token of the new key: got %v, want nil", err)
+	}
+}
+
+func BenchmarkMint(b *testing.B) {
+	e := newEnv(b, time.Hour)
+	c := userClaims()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := e.m.Mint(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	e := newEnv(b, time.Hour)
+	tok, _, err := e.m.Mint(userClaims())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.m.Parse(tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

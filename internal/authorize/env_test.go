@@ -1,0 +1,289 @@
+package authorize
+
+import (
+	"bytes"
+	"context"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ariesexchange/aries/internal/password"
+	"github.com/ariesexchange/aries/internal/scope"
+	"github.com/ariesexchange/aries/internal/secret"
+	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/store/sqlite"
+)
+
+const (
+	userEmail     = "ada@example.com"
+	adminEmail    = "root@example.com"
+	userPassword  = "correct horse battery"
+	confID        = "aries_ci_conf"
+	confName      = "Acme Trader"
+	confRedirect  = "https://app.example.com/callback"
+	queryRedirect = "https://app.example.com/callback?tenant=7"
+	pubID         = "aries_ci_pub"
+	pubRedirect   = "http://127.0.0.1:9000/cb"
+	nativeRedir   = "com.example.app:/oauth/cb"
+	offID         = "aries_ci_off"
+	challenge     = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" // RFC 7636 appendix B
+)
+
+// clock is a settable time source shared with the server goroutines.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is a running authorization server over a real SQLite store, with a
+// browser-like client (cookie jar, redirects not followed so tests can
+// look at each one).
+type env struct {
+	t      *testing.T
+	srv    *httptest.Server
+	h      *Handler
+	store  *sqlite.Store
+	clock  *clock
+	client *http.Client
+	user   store.User
+}
+
+func newEnv(t *testing.T) *env {
+	return newEnvWith(t, httptest.NewServer)
+}
+
+func newEnvWith(t *testing.T, start func(http.Handler) *httptest.Server) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aries.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clk := &clock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
+	passwords := password.NewHasher(password.TestParams)
+	hash, err := passwords.Hash(ctx, userPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := store.User{ID: "usr_ada", Email: userEmail, PasswordHash: hash, CreatedAt: clk.Now()}
+	admin := store.User{ID: "usr_root", Email: adminEmail, PasswordHash: hash, Admin: true, CreatedAt: clk.Now()}
+	canonical := []string{
+		scope.UserInformation, scope.AccountInformation, scope.OrderExecution, scope.OrderInformation,
+		scope.PositionInformation, scope.MarketInformation, scope.CalendarInformation,
+		scope.OptionsInformation, scope.AnalyticsInformation, scope.MarketSupplemental,
+	}
+	clients := []store.Client{
+		{ID: confID, Name: confName, Type: store.Confidential, SecretHash: "h1$x",
+			RedirectURIs: []string{confRedirect, queryRedirect}, Scopes: append(canonical, scope.Admin)},
+		{ID: pubID, Name: "Pocket App", Type: store.Public,
+			RedirectURIs: []string{pubRedirect, nativeRedir},
+			Scopes:       []string{scope.UserInformation, scope.AccountInformation, scope.OrderExecution, scope.OrderInformation}},
+		{ID: offID, Name: "Old App", Type: store.Confidential, RedirectURIs: []string{confRedirect}, Scopes: canonical},
+	}
+	for _, u := range []store.User{user, admin} {
+		if err := st.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range clients {
+		c.CreatedAt, c.UpdatedAt = clk.Now(), clk.Now()
+		if err := st.CreateClient(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.SetClientDisabled(ctx, offID, true, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	srv := start(mux)
+	t.Cleanup(srv.Close)
+	h := &Handler{
+		Store:     st,
+		Hasher:    secret.NewHasher(bytes.Repeat([]byte{7}, 32)),
+		Passwords: passwords,
+		Issuer:    srv.URL,
+		Now:       clk.Now,
+	}
+	h.Register(mux)
+
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := srv.Client()
+	client.Jar = jar
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &env{t: t, srv: srv, h: h, store: st, clock: clk, client: client, user: user}
+}
+
+// page is one response, body read.
+type page struct {
+	*http.Response
+	body string
+}
+
+func (p page) location() *url.URL {
+	loc := p.Header.Get("Location")
+	if loc == "" {
+		return nil
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return nil
+	}
+	return u
+}
+
+func (e *env) do(req *http.Request) page {
+	e.t.Helper()
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return page{resp, string(b)}
+}
+
+func (e *env) get(path string) page {
+	e.t.Helper()
+	req, err := http.NewRequest("GET", e.srv.URL+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.do(req)
+}
+
+func (e *env) post(path string, form url.Values) page {
+	e.t.Helper()
+	req, err := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return e.do(req)
+}
+
+// authorize sends GET /oauth2/authorize with params.
+func (e *env) authorize(params url.Values) page {
+	e.t.Helper()
+	return e.get("/oauth2/authorize?" + params.Encode())
+}
+
+// signIn signs the browser in with the sign-in page's form.
+func (e *env) signIn(email, pw string) page {
+	e.t.Helper()
+	p := e.get("/login")
+	return e.submitSignIn(p, email, pw)
+}
+
+// submitSignIn fills in and sends the sign-in form on p.
+func (e *env) submitSignIn(p page, email, pw string) page {
+	e.t.Helper()
+	form := hiddenFields(p.body)
+	if form.Get("csrf_token") == "" {
+		e.t.Fatalf("no sign-in form on the page (status %d):\n%s", p.StatusCode, p.body)
+	}
+	form.Set("email", email)
+	form.Set("password", pw)
+	return e.post("/login", form)
+}
+
+// decide submits the consent form on p with decision.
+func (e *env) decide(p page, decision string) page {
+	e.t.Helper()
+	form := hiddenFields(p.body)
+	if !strings.Contains(p.body, `action="/oauth2/authorize"`) {
+		e.t.Fatalf("no consent form on the page (status %d):\n%s", p.StatusCode, p.body)
+	}
+	form.Set("decision", decision)
+	return e.post("/oauth2/authorize", form)
+}
+
+// follow requests the local path a redirect points to.
+func (e *env) follow(p page) page {
+	e.t.Helper()
+	loc := p.location()
+	if loc == nil || loc.Host != "" {
+		e.t.Fatalf("status %d, Location %q; want a local redirect", p.StatusCode, p.Header.Get("Location"))
+	}
+	return e.get(loc.RequestURI())
+}
+
+var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+// hiddenFields returns the hidden fields of the page's forms, as a browser
+// would send them.
+func hiddenFields(body string) url.Values {
+	v := url.Values{}
+	for _, m := range hiddenRE.FindAllStringSubmatch(body, -1) {
+		v.Add(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	return v
+}
+
+// confParams is a valid request of the confidential client.
+func confParams() url.Values {
+	return url.Values{
+		"response_type": {"code"},
+		"client_id":     {confID},
+		"redirect_uri":  {confRedirect},
+		"scope":         {"trade account:information"},
+		"state":         {"st-123"},
+	}
+}
+
+// pubParams is a valid PKCE request of the public client.
+func pubParams() url.Values {
+	return url.Values{
+		"response_type":         {"code"},
+		"client_id":             {pubID},
+		"redirect_uri":          {pubRedirect},
+		"scope":                 {"user:information order:information"},
+		"state":                 {"xyz"},
+		"code_challenge":        {challenge},
+		"code_challenge_method": {"S256"},
+	}
+}
+
+func with(v url.Values, kv ...string) url.Values {
+	out := cloneValues(v)
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			out.Del(kv[i])
+		} else {
+			out.Set(kv[i], kv[i+1])
+		}
+	}
+	return out
+}
+
+var assetRE = regexp.MustCompile(`(?:href|src)="(/assets/[^"]+)"`)
+
+func htmlUnescape(s string) string { return html.UnescapeString(s) }

@@ -1,0 +1,204 @@
+package authorize
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ariesexchange/aries/internal/oauth"
+	"github.com/ariesexchange/aries/internal/password"
+	"github.com/ariesexchange/aries/internal/secret"
+	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/web"
+)
+
+// Defaults for the zero values of Handler's durations.
+const (
+	DefaultCodeTTL    = 60 * time.Second
+	DefaultSessionTTL = 12 * time.Hour
+	DefaultGrantTTL   = 90 * 24 * time.Hour
+)
+
+const sessionCookie = "aries_session"
+
+// Handler serves the authorization endpoint, sign-in and consent. Set its
+// fields, then call Register once; do not change them afterwards.
+type Handler struct {
+	Store     store.Store
+	Hasher    *secret.Hasher   // hashes codes and session ids for the store
+	Passwords *password.Hasher // checks user passwords
+	// Issuer is this server's issuer identifier, sent as iss with every
+	// authorization response (RFC 9207). An https issuer makes every cookie
+	// Secure and __Host- prefixed.
+	Issuer     string
+	CodeTTL    time.Duration // lifetime of an authorization code; DefaultCodeTTL if zero
+	SessionTTL time.Duration // lifetime of a browser session; DefaultSessionTTL if zero
+	GrantTTL   time.Duration // absolute lifetime of a grant's refresh tokens; DefaultGrantTTL if zero
+	Now        func() time.Time
+	Logger     *slog.Logger
+
+	secure   bool
+	csrf     web.CSRF
+	failures *failures
+}
+
+// Register fills in defaults and mounts the routes listed in the package
+// documentation on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	if h.CodeTTL <= 0 {
+		h.CodeTTL = DefaultCodeTTL
+	}
+	if h.SessionTTL <= 0 {
+		h.SessionTTL = DefaultSessionTTL
+	}
+	if h.GrantTTL <= 0 {
+		h.GrantTTL = DefaultGrantTTL
+	}
+	if h.Now == nil {
+		h.Now = time.Now
+	}
+	if h.Logger == nil {
+		h.Logger = slog.New(slog.DiscardHandler)
+	}
+	h.secure = strings.HasPrefix(h.Issuer, "https://")
+	h.csrf = web.CSRF{Secure: h.secure}
+	h.failures = newFailures()
+
+	html := func(f http.HandlerFunc) http.Handler { return web.Secure(f) }
+	mux.Handle("GET /oauth2/authorize", html(h.authorize))
+	mux.Handle("POST /oauth2/authorize", html(h.decide))
+	mux.Handle("GET /login", html(h.signInPage))
+	mux.Handle("POST /login", html(h.signIn))
+	mux.Handle("POST /logout", html(h.signOut))
+	mux.Handle("GET /assets/", web.Assets())
+}
+
+// currentSession returns the browser's live session and its user; ok is
+// false when there is none (no cookie, expired, user gone).
+func (h *Handler) currentSession(r *http.Request) (store.Session, store.User, bool, error) {
+	ck, err := r.Cookie(web.CookieName(sessionCookie, h.secure))
+	if err != nil || !strings.HasPrefix(ck.Value, secret.SessionPrefix) {
+		return store.Session{}, store.User{}, false, nil
+	}
+	ctx := r.Context()
+	sess, err := h.Store.Session(ctx, h.Hasher.Hash(ck.Value), h.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, store.User{}, false, nil
+	}
+	if err != nil {
+		return store.Session{}, store.User{}, false, err
+	}
+	u, err := h.Store.UserByID(ctx, sess.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, store.User{}, false, nil
+	}
+	if err != nil {
+		return store.Session{}, store.User{}, false, err
+	}
+	return sess, u, true, nil
+}
+
+// startSession signs the browser in as u and sends it on to returnTo. A
+// fresh session id every time, so an id planted before sign-in is useless.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u store.User, amr []string, returnTo string) {
+	ctx := r.Context()
+	now := h.Now()
+	id := secret.New(secret.SessionPrefix)
+	err := h.Store.CreateSession(ctx, store.Session{
+		IDHash:    h.Hasher.Hash(id),
+		UserID:    u.ID,
+		AuthTime:  now,
+		AMR:       amr,
+		CreatedAt: now,
+		ExpiresAt: now.Add(h.SessionTTL),
+	})
+	if err != nil {
+		h.serverError(w, r, "create session", err)
+		return
+	}
+	h.endSession(ctx, r) // the browser's previous session, if any
+	ck := web.Cookie(sessionCookie, id, h.secure)
+	ck.MaxAge = int(h.SessionTTL / time.Second)
+	http.SetCookie(w, ck)
+	h.redirect(w, r, returnTo)
+}
+
+// endSession deletes the browser's session from the store, if it has one.
+func (h *Handler) endSession(ctx context.Context, r *http.Request) {
+	ck, err := r.Cookie(web.CookieName(sessionCookie, h.secure))
+	if err != nil || ck.Value == "" {
+		return
+	}
+	if err := h.Store.DeleteSession(ctx, h.Hasher.Hash(ck.Value)); err != nil {
+		h.Logger.ErrorContext(ctx, "delete session", "err", err)
+	}
+}
+
+// redirect answers with a redirect to location: 303 after a POST, so the
+// browser does not resend the form (RFC 9700 section 4.11), 302 otherwise.
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, location string) {
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther
+	}
+	w.Header().Set("Location", location)
+	w.WriteHeader(status)
+}
+
+// redirectError sends e back to the client (RFC 6749 section 4.1.2.1) with
+// state and iss (RFC 9207 section 2).
+func (h *Handler) redirectError(w http.ResponseWriter, r *http.Request, req *request, e *oauth.Error) {
+	params := url.Values{
+		"error": {e.Code},
+		"iss":   {h.Issuer},
+	}
+	if e.Description != "" {
+		params.Set("error_description", errorDescription(e.Description))
+	}
+	if req.state != "" {
+		params.Set("state", req.state)
+	}
+	h.redirectToClient(w, r, req, params)
+}
+
+func (h *Handler) redirectToClient(w http.ResponseWriter, r *http.Request, req *request, params url.Values) {
+	loc, err := redirectURL(req.redirectURI, params)
+	if err != nil {
+		// Registered URIs are validated when the client is created, so
+		// this is a corrupt row.
+		h.serverError(w, r, "build redirect", err)
+		return
+	}
+	h.redirect(w, r, loc)
+}
+
+// fail answers a failed parse: a page, a redirect to the client, or a 500.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, req *request, err error) {
+	var pe *pageError
+	var oe *oauth.Error
+	switch {
+	case errors.As(err, &pe):
+		web.RenderError(w, http.StatusBadRequest, web.ErrorPage{Title: pe.title, Code: pe.code, Description: pe.description})
+	case errors.As(err, &oe) && req != nil:
+		h.redirectError(w, r, req, oe)
+	default:
+		h.serverError(w, r, "authorize", err)
+	}
+}
+
+// serverError logs err and shows a page that reveals nothing about it.
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, op string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return // the browser went away
+	}
+	h.Logger.ErrorContext(r.Context(), op, "err", err)
+	web.RenderError(w, http.StatusInternalServerError, web.ErrorPage{
+		Title:       "Something went wrong",
+		Code:        oauth.ServerError,
+		Description: "Aries could not complete your request. Please try again in a moment.",
+	})
+}

@@ -1,0 +1,295 @@
+package authorize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/ariesexchange/aries/internal/oauth"
+	"github.com/ariesexchange/aries/internal/scope"
+	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/web"
+)
+
+// Parameters of the authorization request (RFC 6749 section 4.1.1, RFC 7636
+// section 4.3, OpenID Connect's prompt), in the order forms repeat them.
+const (
+	paramResponseType        = "response_type"
+	paramClientID            = "client_id"
+	paramRedirectURI         = "redirect_uri"
+	paramScope               = "scope"
+	paramState               = "state"
+	paramCodeChallenge       = "code_challenge"
+	paramCodeChallengeMethod = "code_challenge_method"
+	paramPrompt              = "prompt"
+)
+
+var requestParams = []string{
+	paramResponseType, paramClientID, paramRedirectURI, paramScope, paramState,
+	paramCodeChallenge, paramCodeChallengeMethod, paramPrompt,
+}
+
+// request is a validated authorization request.
+type request struct {
+	client      store.Client
+	redirectURI string
+	state       string
+	scopes      []string // bundles expanded, canonical names in table order
+	challenge   string
+	method      string
+	prompt      prompt
+	// params holds the recognised parameters as sent (one value each),
+	// to repeat them in forms and in the sign-in return path.
+	params url.Values
+}
+
+// prompt is the OpenID Connect prompt parameter, which Aries honours for
+// plain OAuth too: none (fail instead of showing a page), login (sign in
+// again), consent (ask again).
+type prompt struct {
+	none, login, consent bool
+}
+
+// pageError is an error shown to the user as a page, because the redirect
+// URI cannot be trusted yet (RFC 6749 section 4.1.2.1, first paragraph).
+type pageError struct {
+	code, title, description string
+}
+
+func (e *pageError) Error() string { return e.code + ": " + e.description }
+
+func unknownClient(description string) *pageError {
+	return &pageError{oauth.InvalidClient, "Unknown application", description +
+		" Aries cannot send you back to it."}
+}
+
+func badRedirect(description string) *pageError {
+	return &pageError{oauth.RedirectURIMismatch, "Invalid return address", description +
+		" For your safety, Aries will not send you there."}
+}
+
+// parse validates an authorization request. Its error is a *pageError while
+// the client or redirect URI is in doubt; after that an *oauth.Error to send
+// back to the redirect URI, with req holding redirectURI and state; any
+// other error is internal.
+func (h *Handler) parse(ctx context.Context, q url.Values) (*request, error) {
+	vals, dups := single(q)
+
+	clientID := vals.Get(paramClientID)
+	switch {
+	case slices.Contains(dups, paramClientID):
+		return nil, unknownClient("The request names more than one application (client_id).")
+	case clientID == "":
+		return nil, unknownClient("The request does not say which application is asking (client_id is missing).")
+	}
+	client, err := h.Store.Client(ctx, clientID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, unknownClient("The application that sent you here is not registered with Aries.")
+	case err != nil:
+		return nil, fmt.Errorf("authorize: client: %w", err)
+	case client.Disabled:
+		return nil, unknownClient("The application that sent you here has been disabled.")
+	}
+
+	redirectURI := vals.Get(paramRedirectURI)
+	switch {
+	case slices.Contains(dups, paramRedirectURI):
+		return nil, badRedirect("The application gave more than one return address (redirect_uri).")
+	case redirectURI == "":
+		return nil, badRedirect("The application did not say where to send you back (redirect_uri is missing).")
+	case !matchRedirectURI(client.RedirectURIs, redirectURI):
+		return nil, badRedirect("The application asked Aries to send you back to an address it has not registered.")
+	}
+
+	// From here on the redirect URI is trusted: errors go back to it.
+	req := &request{client: client, redirectURI: redirectURI, state: vals.Get(paramState), params: vals}
+
+	switch rt := vals.Get(paramResponseType); {
+	case rt == "":
+		return req, oauth.Errorf(oauth.InvalidRequest, "response_type is missing")
+	case rt != "code":
+		return req, oauth.Errorf(oauth.UnsupportedResponseType, "only response_type=code is supported")
+	}
+	// RFC 6749 section 3.1: parameters must not be included more than once.
+	if len(dups) > 0 {
+		return req, oauth.Errorf(oauth.InvalidRequest, "%s was given more than once", dups[0])
+	}
+
+	param := vals.Get(paramScope)
+	if strings.TrimSpace(param) == "" {
+		return req, oauth.Errorf(oauth.InvalidScope, "scope is missing")
+	}
+	for _, name := range strings.Fields(param) {
+		if _, bundle := scope.Bundles[name]; !bundle && !scope.Known(name) {
+			return req, oauth.Errorf(oauth.InvalidScope, "unknown scope: %s", name)
+		}
+	}
+	scopes, err := scope.Parse(param)
+	if err != nil {
+		return req, oauth.Errorf(oauth.InvalidScope, "%v", err)
+	}
+	for _, s := range scopes {
+		if !slices.Contains(client.Scopes, s) {
+			return req, oauth.Errorf(oauth.InvalidScope, "scope %s is not enabled for this client", s)
+		}
+	}
+	req.scopes = scopes
+
+	// PKCE (RFC 7636 section 4.3); only S256, so a challenge intercepted in
+	// the browser does not reveal the verifier.
+	req.challenge, req.method = vals.Get(paramCodeChallenge), vals.Get(paramCodeChallengeMethod)
+	switch {
+	case req.challenge == "" && client.Type == store.Public:
+		return req, oauth.Errorf(oauth.InvalidRequest, "public clients must send code_challenge with code_challenge_method=S256")
+	case req.challenge == "" && req.method != "":
+		return req, oauth.Errorf(oauth.InvalidRequest, "code_challenge_method was sent without code_challenge")
+	case req.challenge != "" && req.method != "S256":
+		return req, oauth.Errorf(oauth.InvalidRequest, "code_challenge_method must be S256")
+	case req.challenge != "" && !validChallenge(req.challenge):
+		return req, oauth.Errorf(oauth.InvalidRequest, "code_challenge must be 43 base64url characters")
+	}
+
+	p, ok := parsePrompt(vals.Get(paramPrompt))
+	if !ok {
+		return req, oauth.Errorf(oauth.InvalidRequest, "prompt must be none, or any of login and consent")
+	}
+	req.prompt = p
+	return req, nil
+}
+
+// single returns the recognised parameters with one value each, dropping
+// empty values (RFC 6749 section 3.1: a parameter without a value is
+// omitted), and the names of those given more than once.
+func single(q url.Values) (url.Values, []string) {
+	out := url.Values{}
+	var dups []string
+	for _, name := range requestParams {
+		var n int
+		for _, v := range q[name] {
+			if v == "" {
+				continue
+			}
+			if n == 0 {
+				out.Set(name, v)
+			}
+			n++
+		}
+		if n > 1 {
+			dups = append(dups, name)
+		}
+	}
+	return out, dups
+}
+
+// matchRedirectURI reports whether uri is one of the registered redirect
+// URIs, compared as strings (RFC 9700 section 4.1.3): no normalisation, no
+// prefix or pattern matching, so a trailing slash or a changed case is a
+// mismatch.
+func matchRedirectURI(registered []string, uri string) bool {
+	return slices.Contains(registered, uri)
+}
+
+// validChallenge reports whether c looks like an S256 challenge: the
+// unpadded base64url encoding of 32 bytes (RFC 7636 section 4.2).
+func validChallenge(c string) bool {
+	if len(c) != 43 {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		b := c[i]
+		if !('A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '-' || b == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func parsePrompt(s string) (prompt, bool) {
+	var p prompt
+	for _, v := range strings.Fields(s) {
+		switch v {
+		case "none":
+			p.none = true
+		case "login":
+			p.login = true
+		case "consent":
+			p.consent = true
+		default:
+			return p, false
+		}
+	}
+	// none means "show nothing"; it cannot be combined with a page.
+	return p, !(p.none && (p.login || p.consent))
+}
+
+// withoutLogin returns the request's parameters with "login" removed from
+// prompt, for the return path of a forced sign-in: coming back with
+// prompt=login would ask for the password forever.
+func (req *request) withoutLogin() url.Values {
+	q := cloneValues(req.params)
+	var rest []string
+	for _, v := range strings.Fields(q.Get(paramPrompt)) {
+		if v != "login" {
+			rest = append(rest, v)
+		}
+	}
+	if len(rest) == 0 {
+		q.Del(paramPrompt)
+	} else {
+		q.Set(paramPrompt, strings.Join(rest, " "))
+	}
+	return q
+}
+
+// fields returns the parameters as hidden form fields, in a fixed order.
+// prompt is left out: it has done its work once the page is shown.
+func (req *request) fields() []web.Field {
+	var out []web.Field
+	for _, name := range requestParams {
+		if v := req.params.Get(name); v != "" && name != paramPrompt {
+			out = append(out, web.Field{Name: name, Value: v})
+		}
+	}
+	return out
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = slices.Clone(vs)
+	}
+	return out
+}
+
+// redirectURL adds params to the query of redirectURI, keeping the query it
+// already has (RFC 6749 section 3.1.2). It never concatenates strings, so a
+// value cannot inject a parameter.
+func redirectURL(redirectURI string, params url.Values) (string, error) {
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	for k, vs := range params {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	u.ForceQuery = false
+	u.Fragment, u.RawFragment = "", ""
+	return u.String(), nil
+}
+
+// errorDescription makes s safe for error_description, whose characters RFC
+// 6749 section 4.1.2.1 limits to printable ASCII without '"' and '\'.
+func errorDescription(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return '?'
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,165 @@
+package authorize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/ariesexchange/aries/internal/password"
+	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/web"
+)
+
+// Messages of the sign-in page. One message for a wrong password and an
+// unknown email, so the page does not reveal which emails have accounts.
+const (
+	msgIncorrect = "Incorrect email or password."
+	msgMissing   = "Enter your email and password."
+)
+
+// maxEmailLen is the longest address RFC 5321 allows (64 + 1 + 255).
+const maxEmailLen = 320
+
+// signInPage serves GET /login.
+func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
+	returnTo := localPath(r.URL.Query().Get("return_to"))
+	name, redirectURI := h.flowOf(r.Context(), returnTo)
+	h.showSignIn(w, r, http.StatusOK, web.SignInPage{ReturnTo: returnTo, ClientName: name}, redirectURI)
+}
+
+// signIn serves POST /login: check the password, then continue with the
+// next step of sign-in.
+func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
+	if !h.csrf.Valid(r) {
+		web.RenderForbidden(w)
+		return
+	}
+	ctx := r.Context()
+	typed := strings.TrimSpace(r.PostFormValue("email"))
+	email := strings.ToLower(typed)
+	pw := r.PostFormValue("password")
+	returnTo := localPath(r.PostFormValue("return_to"))
+	name, redirectURI := h.flowOf(ctx, returnTo)
+	again := func(status int, msg string) {
+		h.showSignIn(w, r, status, web.SignInPage{ReturnTo: returnTo, Email: typed, ClientName: name, Error: msg}, redirectURI)
+	}
+
+	if email == "" || pw == "" {
+		again(http.StatusBadRequest, msgMissing)
+		return
+	}
+	if len(email) > maxEmailLen {
+		again(http.StatusUnauthorized, msgIncorrect)
+		return
+	}
+	release, err := h.failures.acquire(ctx, email)
+	if err != nil {
+		h.serverError(w, r, "sign-in gate", err)
+		return
+	}
+	defer release()
+	// While locked, the password is not even checked: guessing gains
+	// nothing and costs the server no KDF work.
+	if wait := h.failures.locked(email, h.Now()); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		again(http.StatusTooManyRequests, fmt.Sprintf("Too many attempts. Try again in %d seconds.", secs))
+		return
+	}
+	u, ok, err := h.checkPassword(ctx, email, pw)
+	if err != nil {
+		h.serverError(w, r, "check password", err)
+		return
+	}
+	if !ok {
+		h.failures.fail(email, h.Now())
+		again(http.StatusUnauthorized, msgIncorrect)
+		return
+	}
+	h.failures.succeed(email)
+	h.passwordVerified(w, r, u, returnTo)
+}
+
+// checkPassword looks the user up and checks pw. An unknown email costs the
+// same KDF work as a wrong password, so timing does not tell them apart.
+func (h *Handler) checkPassword(ctx context.Context, email, pw string) (store.User, bool, error) {
+	u, err := h.Store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, false, h.Passwords.VerifyNone(ctx, pw)
+	}
+	if err != nil {
+		return store.User{}, false, err
+	}
+	ok, err := h.Passwords.Verify(ctx, pw, u.PasswordHash)
+	if errors.Is(err, password.ErrMalformedHash) {
+		// An account without a usable password cannot sign in with one.
+		h.Logger.WarnContext(ctx, "unusable password hash", "user", u.ID)
+		return store.User{}, false, h.Passwords.VerifyNone(ctx, pw)
+	}
+	if err != nil || !ok {
+		return store.User{}, false, err
+	}
+	return u, true, nil
+}
+
+// passwordVerified decides what follows a correct password. Today that is
+// the session. The TOTP step belongs here: for a user with MFA, render the
+// code page instead and call startSession with AMR ["pwd", "otp"] once the
+// code checks out.
+func (h *Handler) passwordVerified(w http.ResponseWriter, r *http.Request, u store.User, returnTo string) {
+	h.startSession(w, r, u, []string{"pwd"}, returnTo)
+}
+
+// signOut serves POST /logout.
+func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
+	if !h.csrf.Valid(r) {
+		web.RenderForbidden(w)
+		return
+	}
+	h.endSession(r.Context(), r)
+	ck := web.Cookie(sessionCookie, "", h.secure)
+	ck.MaxAge = -1
+	http.SetCookie(w, ck)
+	h.redirect(w, r, "/login")
+}
+
+// flowOf returns the client name and registered redirect URI of the
+// authorization that returnTo leads back to, or "" and "" when it leads
+// elsewhere or names no valid client and redirect URI.
+func (h *Handler) flowOf(ctx context.Context, returnTo string) (name, redirectURI string) {
+	u, err := url.Parse(returnTo)
+	if err != nil || u.Path != authorizePath {
+		return "", ""
+	}
+	q := u.Query()
+	c, err := h.Store.Client(ctx, q.Get(paramClientID))
+	if err != nil || c.Disabled || !matchRedirectURI(c.RedirectURIs, q.Get(paramRedirectURI)) {
+		return "", ""
+	}
+	return c.Name, q.Get(paramRedirectURI)
+}
+
+// localPath returns s if it is a path on this server, else "/". It stops
+// the sign-in form from being an open redirect: "//evil.example" and
+// "/\evil.example" are other hosts to a browser, and browsers drop tabs and
+// newlines from URLs before reading them.
+func localPath(s string) string {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
+		return "/"
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return s
+}

@@ -1,0 +1,117 @@
+package discovery
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/ariesexchange/aries/internal/keys"
+	"github.com/ariesexchange/aries/internal/scope"
+)
+
+// Paths of the endpoints the metadata names, relative to the issuer.
+const (
+	MetadataPath      = "/.well-known/oauth-authorization-server"
+	JWKSPath          = "/.well-known/jwks.json"
+	AuthorizationPath = "/oauth2/authorize"
+	TokenPath         = "/v1/oauth2/token"
+	RevocationPath    = "/v1/oauth2/revoke"
+	IntrospectionPath = "/v1/oauth2/introspect"
+)
+
+// Metadata is the authorization server metadata document (RFC 8414
+// section 2).
+type Metadata struct {
+	Issuer                                     string   `json:"issuer"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	TokenEndpoint                              string   `json:"token_endpoint"`
+	JWKSURI                                    string   `json:"jwks_uri"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	ScopesSupported                            []string `json:"scopes_supported"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	ResponseModesSupported                     []string `json:"response_modes_supported"`
+	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	ServiceDocumentation                       string   `json:"service_documentation,omitempty"`
+}
+
+// Handler serves the metadata and the JWKS.
+type Handler struct {
+	Issuer               string        // the "iss" of every token, e.g. https://auth.aries.example
+	Keys                 *keys.Keyring // source of the JWKS
+	ServiceDocumentation string        // optional URL of the developer documentation
+}
+
+// Metadata returns the document served at MetadataPath.
+func (h *Handler) Metadata() Metadata {
+	base := strings.TrimSuffix(h.Issuer, "/")
+	// Bundles are accepted in requests (DESIGN.md section 5), so clients
+	// may discover them too.
+	scopes := make([]string, 0, len(scope.All)+len(scope.Bundles))
+	for _, s := range scope.All {
+		scopes = append(scopes, s.Name)
+	}
+	scopes = append(scopes, slices.Sorted(maps.Keys(scope.Bundles))...)
+	return Metadata{
+		Issuer:                 h.Issuer,
+		AuthorizationEndpoint:  base + AuthorizationPath,
+		TokenEndpoint:          base + TokenPath,
+		JWKSURI:                base + JWKSPath,
+		RevocationEndpoint:     base + RevocationPath,
+		IntrospectionEndpoint:  base + IntrospectionPath,
+		ScopesSupported:        scopes,
+		ResponseTypesSupported: []string{"code"},
+		ResponseModesSupported: []string{"query"},
+		GrantTypesSupported:    []string{"authorization_code", "refresh_token", "client_credentials"},
+		// "none": public clients identify themselves by client_id and
+		// prove possession of the code with PKCE (RFC 7636).
+		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
+		// A public client may revoke its own tokens (RFC 7009 section 5).
+		RevocationEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
+		// Introspection reveals token contents: confidential clients only.
+		IntrospectionEndpointAuthMethodsSupported:  []string{"client_secret_basic", "client_secret_post"},
+		CodeChallengeMethodsSupported:              []string{"S256"},
+		AuthorizationResponseIssParameterSupported: true, // RFC 9207 section 3
+		ServiceDocumentation:                       h.ServiceDocumentation,
+	}
+}
+
+// Register mounts the metadata and JWKS routes on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	metadata, err := json.MarshalIndent(h.Metadata(), "", "  ")
+	if err != nil {
+		panic(err) // only strings and bools: cannot fail
+	}
+	metadata = append(metadata, '\n')
+	mux.HandleFunc("GET "+MetadataPath, func(w http.ResponseWriter, r *http.Request) {
+		writePublic(w, "public, max-age=3600", metadata)
+	})
+	mux.HandleFunc("GET "+JWKSPath, h.serveJWKS)
+}
+
+func (h *Handler) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	body, err := json.Marshal(h.Keys.JWKS())
+	if err != nil {
+		http.Error(w, "cannot encode the key set", http.StatusInternalServerError)
+		return
+	}
+	writePublic(w, "public, max-age=300", append(body, '\n'))
+}
+
+// writePublic writes a document anyone may read, including browser apps on
+// other origins (they fetch metadata and keys before they hold a token).
+func writePublic(w http.ResponseWriter, cacheControl string, body []byte) {
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Cache-Control", cacheControl)
+	hd.Set("Access-Control-Allow-Origin", "*")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.Write(body)
+}

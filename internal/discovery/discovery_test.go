@@ -1,0 +1,206 @@
+package discovery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ariesexchange/aries/internal/keys"
+	"github.com/ariesexchange/aries/internal/scope"
+	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/store/sqlite"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+const issuer = "https://auth.aries.example"
+
+type env struct {
+	st  store.Store
+	kek []byte
+	now time.Time
+	kr  *keys.Keyring
+	srv *httptest.Server
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aries.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &env{st: st, kek: make([]byte, keys.KEKSize), now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	rand.Read(e.kek)
+	e.kr, err = keys.Open(ctx, st, e.kek, 20*time.Minute, func() time.Time { return e.now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	(&Handler{Issuer: issuer, Keys: e.kr}).Register(mux)
+	e.srv = httptest.NewServer(mux)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *env) get(t *testing.T, path string) (*http.Response, []byte) {
+	t.Helper()
+	res, err := http.Get(e.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, body
+}
+
+func TestMetadataGolden(t *testing.T) {
+	e := newEnv(t)
+	res, body := e.get(t, MetadataPath)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("got status %d, want 200", res.StatusCode)
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("got Content-Type %q, want application/json", ct)
+	}
+	golden := filepath.Join("testdata", "metadata.json")
+	if *update {
+		if err := os.WriteFile(golden, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(body)); diff != "" {
+		t.Errorf("metadata differs from %s (-want +got); run go test -update if intended:\n%s", golden, diff)
+	}
+}
+
+// The golden file is checked by eye once; these checks keep the promises
+// that matter to clients true whatever it says.
+func TestMetadataPromises(t *testing.T) {
+	for _, iss := range []string{issuer, issuer + "/"} {
+		m := (&Handler{Issuer: iss}).Metadata()
+		if m.Issuer != iss {
+			t.Errorf("got issuer %q, want %q exactly (RFC 8414 section 3.3)", m.Issuer, iss)
+		}
+		for _, u := range []string{m.AuthorizationEndpoint, m.TokenEndpoint, m.JWKSURI, m.RevocationEndpoint, m.IntrospectionEndpoint} {
+			if !strings.HasPrefix(u, issuer+"/") || strings.Contains(strings.TrimPrefix(u, "https://"), "//") {
+				t.Errorf("issuer %q: endpoint %q is not a clean URL under the issuer", iss, u)
+			}
+		}
+		if !slices.Equal(m.CodeChallengeMethodsSupported, []string{"S256"}) {
+			t.Errorf("got code_challenge_methods_supported %v, want only S256 (plain is refused)", m.CodeChallengeMethodsSupported)
+		}
+		for _, s := range scope.All {
+			if !slices.Contains(m.ScopesSupported, s.Name) {
+				t.Errorf("scopes_supported lacks %q", s.Name)
+			}
+		}
+		for b := range scope.Bundles {
+			if !slices.Contains(m.ScopesSupported, b) {
+				t.Errorf("scopes_supported lacks bundle %q", b)
+			}
+		}
+	}
+}
+
+func TestJWKSFollowsRotation(t *testing.T) {
+	e := newEnv(t)
+	first := e.kr.ActiveKeyID()
+
+	res, body := e.get(t, JWKSPath)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("got status %d, want 200", res.StatusCode)
+	}
+	for k, want := range map[string]string{"Content-Type": "application/json", "Cache-Control": "public, max-age=300"} {
+		if got := res.Header.Get(k); got != want {
+			t.Errorf("got %s %q, want %q", k, got, want)
+		}
+	}
+	if got := jwksKIDs(t, body); !slices.Equal(got, []string{first}) {
+		t.Errorf("got kids %v, want %v", got, []string{first})
+	}
+
+	e.now = e.now.Add(time.Minute)
+	rotatedAt := e.now
+	next, err := keys.Rotate(context.Background(), e.st, e.kek, rotatedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.kr.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, body = e.get(t, JWKSPath)
+	if got, want := jwksKIDs(t, body), []string{next.ID, first}; !slices.Equal(got, want) {
+		t.Errorf("after rotation: got kids %v, want %v", got, want)
+	}
+
+	e.now = rotatedAt.Add(20 * time.Minute)
+	_, body = e.get(t, JWKSPath)
+	if got, want := jwksKIDs(t, body), []string{next.ID}; !slices.Equal(got, want) {
+		t.Errorf("after the old key's tokens expired: got kids %v, want %v", got, want)
+	}
+}
+
+// jwksKIDs parses a JWKS body, checks every key is a public ES256 signing
+// key, and returns the kids in order.
+func jwksKIDs(t *testing.T, body []byte) []string {
+	t.Helper()
+	var raw struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range raw.Keys {
+		if _, ok := k["d"]; ok {
+			t.Errorf("JWKS publishes a private key: %v", k)
+		}
+		if k["kty"] != "EC" || k["crv"] != "P-256" || k["alg"] != "ES256" || k["use"] != "sig" {
+			t.Errorf("got key %v, want kty EC, crv P-256, alg ES256, use sig", k)
+		}
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(body, &set); err != nil {
+		t.Fatal(err)
+	}
+	var kids []string
+	for _, k := range set.Keys {
+		kids = append(kids, k.KeyID)
+	}
+	return kids
+}
+
+func TestOnlyGet(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{MetadataPath, JWKSPath} {
+		res, err := http.Post(e.srv.URL+path, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("POST %s: got status %d, want 405", path, res.StatusCode)
+		}
+	}
+}

@@ -1,0 +1,15 @@
+// Package ratelimit owns the request limits of DESIGN.md section 6: the
+// categories and their default rates, the Limiter interface with its
+// in-process GCRA implementation, and the HTTP side (the X-RateLimit-*
+// headers, the 429 answer and the per-route middleware).
+//
+// Every Limiter implements the same algorithm, GCRA (the generic cell rate
+// algorithm, as ITU-T I.371 defines it for ATM and as rate limiters use it),
+// so the in-process limiter and the shared Redis one give a caller the same
+// answers; Limiter's documentation states the semantics exactly.
+//
+// Headers follow the convention of the Aries API documentation:
+// X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset (unix
+// seconds) on every limited response, and Retry-After (RFC 9110 section
+// 10.2.3, delay in seconds) on a 429 (RFC 6585 section 4).
+package ratelimit

@@ -1,0 +1,142 @@
+package ratelimit
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ariesexchange/aries/internal/oauth"
+)
+
+// WriteHeaders sets X-RateLimit-Limit, X-RateLimit-Remaining and
+// X-RateLimit-Reset (unix seconds, rounded up so a client that waits until
+// then is never early).
+func WriteHeaders(h http.Header, r Result) {
+	h.Set("X-RateLimit-Limit", strconv.Itoa(r.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(r.Remaining))
+	reset := r.ResetAt.Unix()
+	if r.ResetAt.Nanosecond() > 0 {
+		reset++
+	}
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+}
+
+// WriteLimited answers 429 Too Many Requests (RFC 6585 section 4) with the
+// X-RateLimit headers, Retry-After in whole seconds (RFC 9110 section
+// 10.2.3; rounded up and at least 1, since 0 invites an immediate retry) and
+// the JSON body {"error":"rate_limited","error_description":...}.
+func WriteLimited(w http.ResponseWriter, r Result) {
+	h := w.Header()
+	WriteHeaders(h, r)
+	retry := int64((r.RetryAfter + time.Second - 1) / time.Second)
+	retry = max(retry, 1)
+	h.Set("Retry-After", strconv.FormatInt(retry, 10))
+	oauth.Write(w, &oauth.Error{
+		Code:        oauth.RateLimited,
+		Description: fmt.Sprintf("rate limit of %d requests exceeded; retry after %d seconds", r.Limit, retry),
+		Status:      http.StatusTooManyRequests,
+	})
+}
+
+// Policy applies Limits to HTTP requests through a Limiter. Set its fields
+// before serving and do not change them afterwards.
+type Policy struct {
+	Limiter Limiter
+	Limits  Limits
+	// Disabled turns limiting off entirely (no charge, no headers), for
+	// benchmarks.
+	Disabled bool
+	// Now defaults to time.Now.
+	Now func() time.Time
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Allow charges one request of category to key and reports whether the
+// handler should go on. When it returns true it has set the X-RateLimit
+// headers on w (unless the policy is disabled); when it returns false it
+// has written the 429 and the handler must return.
+//
+// Handlers that learn their key only after parsing the request (the token
+// endpoint keys on the client and the user the code names) call Allow
+// directly; other routes use Middleware. The limiter's key is
+// "<category>:<key>", so categories never share counters.
+//
+// A limiter failure (Redis unreachable) or a category missing from Limits
+// is logged and the request served: an outage of the limiter must not
+// become an outage of the API.
+func (p *Policy) Allow(w http.ResponseWriter, r *http.Request, category Category, key string) bool {
+	if p.Disabled {
+		return true
+	}
+	rate, ok := p.Limits[category]
+	if !ok {
+		p.logger().ErrorContext(r.Context(), "rate limit category has no limit; serving unlimited", "category", category)
+		return true
+	}
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	res, err := p.Limiter.Allow(r.Context(), string(category)+":"+key, rate, now())
+	if err != nil {
+		p.logger().WarnContext(r.Context(), "rate limiter failed; serving unlimited", "category", category, "err", err)
+		return true
+	}
+	if !res.Allowed {
+		WriteLimited(w, res)
+		return false
+	}
+	WriteHeaders(w.Header(), res)
+	return true
+}
+
+// Middleware limits every request of a route in category, keyed by key(r)
+// (typically the client and user of the verified access token). It panics
+// when the policy is enabled and category has no valid rate, so a typo in
+// the route table fails at start-up instead of leaving a route unlimited.
+func (p *Policy) Middleware(category Category, key func(*http.Request) string) func(http.Handler) http.Handler {
+	if key == nil {
+		panic("ratelimit: Middleware needs a key function")
+	}
+	if !p.Disabled {
+		if p.Limiter == nil {
+			panic("ratelimit: Policy has no Limiter")
+		}
+		rate, ok := p.Limits[category]
+		if !ok {
+			panic(fmt.Sprintf("ratelimit: no limit for category %q", category))
+		}
+		if _, err := rate.interval(); err != nil {
+			panic(fmt.Sprintf("ratelimit: category %q: %v", category, err))
+		}
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if p.Allow(w, r, category, key(r)) {
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+func (p *Policy) logger() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.Default()
+}
+
+// RemoteIP returns the host part of r.RemoteAddr, the key for requests that
+// name no client or user. It does not trust X-Forwarded-For: behind a proxy,
+// the server must rewrite RemoteAddr from the headers it trusts.
+func RemoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,125 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Category groups routes that share a limit. Each route names one.
+type Category string
+
+// The categories of DESIGN.md section 6.
+const (
+	// Authentication covers the token, first-party authorize, MFA verify
+	// and sign-in endpoints: the ones where credentials are guessed.
+	Authentication Category = "authentication"
+	User           Category = "user"
+	Market         Category = "market"
+	Trading        Category = "trading"
+)
+
+// Rate allows Count requests per Period, in a burst or spread out.
+type Rate struct {
+	Count  int
+	Period time.Duration
+}
+
+// PerMinute returns a Rate of n requests a minute.
+func PerMinute(n int) Rate { return Rate{Count: n, Period: time.Minute} }
+
+// ErrInvalidRate is returned for a Rate whose emission interval
+// (Period/Count) is not at least one nanosecond.
+var ErrInvalidRate = errors.New("ratelimit: invalid rate")
+
+// interval returns the emission interval T = Period/Count in nanoseconds.
+func (r Rate) interval() (int64, error) {
+	if r.Count < 1 || r.Period <= 0 || int64(r.Period)/int64(r.Count) < 1 {
+		return 0, fmt.Errorf("%w: %d per %s", ErrInvalidRate, r.Count, r.Period)
+	}
+	return int64(r.Period) / int64(r.Count), nil
+}
+
+func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.Count, r.Period) }
+
+// Limits maps each category to its rate.
+type Limits map[Category]Rate
+
+// DefaultLimits returns the limits of DESIGN.md section 6, which apply per
+// client and user: authentication 10/min, user 100/min, market 1000/min,
+// trading 50/min. The caller owns the returned map.
+func DefaultLimits() Limits {
+	return Limits{
+		Authentication: PerMinute(10),
+		User:           PerMinute(100),
+		Market:         PerMinute(1000),
+		Trading:        PerMinute(50),
+	}
+}
+
+// Result is the outcome of charging one request.
+type Result struct {
+	Allowed bool
+	// Limit is Rate.Count.
+	Limit int
+	// Remaining is how many more requests would be allowed right now.
+	Remaining int
+	// ResetAt is when the key's full burst is available again.
+	ResetAt time.Time
+	// RetryAfter is how long to wait before the next request can be
+	// allowed; zero when Allowed.
+	RetryAfter time.Duration
+}
+
+// Limiter charges requests against per-key rates.
+//
+// Every implementation applies GCRA with these exact semantics, so that the
+// in-process and the Redis limiter are interchangeable:
+//
+//   - The emission interval is T = rate.Period / rate.Count, in whole
+//     nanoseconds (truncated). The burst is rate.Count: that many requests
+//     may arrive at once on an idle key.
+//   - Each key has a theoretical arrival time TAT; a key that has none, or
+//     whose TAT is before now, counts as TAT = now. Implementations may
+//     therefore forget any key whose TAT has passed.
+//   - A request at now computes newTAT = TAT + T. It is allowed when
+//     newTAT - now <= rate.Period; then the key's TAT becomes newTAT,
+//     Remaining = floor((rate.Period - (newTAT - now)) / T), ResetAt = newTAT
+//     and RetryAfter = 0.
+//   - Otherwise it is refused and the key's TAT is unchanged: Remaining = 0,
+//     ResetAt = TAT and RetryAfter = newTAT - rate.Period - now (> 0).
+//   - Limit is rate.Count in both cases.
+//
+// So a key spends at most Count requests in any window of length Period,
+// and regains one every T. The rate is passed per call, not stored: changing
+// a category's rate takes effect on the next request. Allow returns
+// ErrInvalidRate (wrapped) when T would be below one nanosecond, and any
+// error of the backing store; callers decide whether to fail open.
+type Limiter interface {
+	Allow(ctx context.Context, key string, rate Rate, now time.Time) (Result, error)
+}
+
+// gcra is the single statement of the algorithm above. tat and now are unix
+// nanoseconds (tat 0 when the key has none). It returns the result and the
+// TAT to store; a refused request returns the TAT it was given.
+func gcra(tat, now int64, rate Rate, interval int64) (Result, int64) {
+	if tat < now {
+		tat = now
+	}
+	period := int64(rate.Period)
+	newTAT := tat + interval
+	if allowAt := newTAT - period; now < allowAt {
+		return Result{
+			Limit:      rate.Count,
+			ResetAt:    time.Unix(0, tat),
+			RetryAfter: time.Duration(allowAt - now),
+		}, tat
+	}
+	return Result{
+		Allowed:   true,
+		Limit:     rate.Count,
+		Remaining: int((period - (newTAT - now)) / interval),
+		ResetAt:   time.Unix(0, newTAT),
+	}, newTAT
+}

@@ -1,0 +1,362 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ariesexchange/aries/internal/store"
+)
+
+// The single-use rules below are decided by conditional UPDATEs ("... AND
+// used_at IS NULL"): of several transactions racing on one row, exactly one
+// sees the condition hold. That is true of any SQL database with row-level
+// write locking, not only of SQLite with its one writer.
+
+const grantColumns = `id, client_id, user_id, scopes, auth_time, amr, created_at, expires_at, revoked_at`
+
+func scanGrant(row scanner) (store.Grant, error) {
+	var g store.Grant
+	var scopes, amr string
+	var authTime, created, expires, revoked sql.NullInt64
+	err := row.Scan(&g.ID, &g.ClientID, &g.UserID, &scopes, &authTime, &amr, &created, &expires, &revoked)
+	if err != nil {
+		return store.Grant{}, err
+	}
+	g.AuthTime, g.CreatedAt, g.ExpiresAt, g.RevokedAt = fromMS(authTime), fromMS(created), fromMS(expires), fromMS(revoked)
+	if g.Scopes, err = fromList(scopes); err != nil {
+		return store.Grant{}, err
+	}
+	if g.AMR, err = fromList(amr); err != nil {
+		return store.Grant{}, err
+	}
+	return g, nil
+}
+
+const codeColumns = `hash, grant_id, client_id, user_id, redirect_uri, scopes, code_challenge,
+	code_challenge_method, auth_time, amr, created_at, expires_at, used_at`
+
+func scanCode(row scanner) (store.AuthCode, error) {
+	var c store.AuthCode
+	var scopes, amr string
+	var authTime, created, expires, used sql.NullInt64
+	err := row.Scan(&c.Hash, &c.GrantID, &c.ClientID, &c.UserID, &c.RedirectURI, &scopes,
+		&c.CodeChallenge, &c.CodeChallengeMethod, &authTime, &amr, &created, &expires, &used)
+	if err != nil {
+		return store.AuthCode{}, err
+	}
+	c.AuthTime, c.CreatedAt, c.ExpiresAt, c.UsedAt = fromMS(authTime), fromMS(created), fromMS(expires), fromMS(used)
+	if c.Scopes, err = fromList(scopes); err != nil {
+		return store.AuthCode{}, err
+	}
+	if c.AMR, err = fromList(amr); err != nil {
+		return store.AuthCode{}, err
+	}
+	return c, nil
+}
+
+const refreshColumns = `hash, grant_id, client_id, created_at, expires_at, used_at`
+
+// CreateAuthCode stores grant g and code c (whose GrantID must be g.ID) in
+// one transaction; ErrConflict if the code hash or grant id is taken.
+func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode, g store.Grant) error {
+	if c.GrantID != g.ID {
+		return fmt.Errorf("sqlite: create auth code: code names grant %q, got grant %q", c.GrantID, g.ID)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO grants (`+grantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			g.ID, g.ClientID, g.UserID, list(g.Scopes), ms(g.AuthTime), list(g.AMR),
+			ms(g.CreatedAt), ms(g.ExpiresAt), ms(g.RevokedAt))
+		if err != nil {
+			return dbErr("create grant", err)
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO auth_codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.Hash, c.GrantID, c.ClientID, c.UserID, c.RedirectURI, list(c.Scopes), c.CodeChallenge,
+			c.CodeChallengeMethod, ms(c.AuthTime), list(c.AMR), ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt))
+		return dbErr("create auth code", err)
+	})
+}
+
+// RedeemAuthCode marks the code used at now and stores first as the first
+// refresh token of its grant, in one transaction, and returns the code (RFC
+// 6749 section 4.1.2: a code is used once). Doing both in one transaction
+// means the winner of a race on one code has its token before any loser can
+// see the code used: a reuse can then only revoke it, never leave the winner
+// with a consumed code and no token. first.GrantID and first.ClientID are
+// ignored: the token joins the code's grant and client. first.CreatedAt
+// defaults to now; first.ExpiresAt is clamped to the grant's ExpiresAt.
+//
+// Unknown or expired codes give ErrNotFound; a code whose grant was revoked
+// before it was redeemed (client disabled, consent withdrawn) gives
+// ErrRevoked; a taken refresh token hash gives ErrConflict. In all of these
+// nothing is written. A code already used gives ErrCodeReused, and its grant
+// is revoked in the same transaction (RFC 6749 section 10.5, RFC 9700
+// section 4.2.4), so the tokens the first redemption issued die with it.
+func (s *Store) RedeemAuthCode(ctx context.Context, hash string, first store.RefreshToken, now time.Time) (store.AuthCode, error) {
+	if first.Hash == "" {
+		return store.AuthCode{}, errors.New("sqlite: redeem auth code: empty refresh token hash")
+	}
+	created := first.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	var code store.AuthCode
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		c, err := scanCode(tx.QueryRowContext(ctx,
+			`UPDATE auth_codes SET used_at = ?
+			  WHERE hash = ? AND used_at IS NULL AND expires_at > ?
+			    AND EXISTS (SELECT 1 FROM grants g
+			                 WHERE g.id = auth_codes.grant_id AND g.revoked_at IS NULL)
+			 RETURNING `+codeColumns,
+			ms(now), hash, ms(now)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return whyNotRedeemed(ctx, tx, hash, now)
+		}
+		if err != nil {
+			return dbErr("redeem auth code", err)
+		}
+
+		// A taken hash fails here, and the error rolls back the UPDATE:
+		// the code stays redeemable.
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO refresh_tokens (`+refreshColumns+`)
+			 SELECT ?, g.id, g.client_id, ?, MIN(COALESCE(?, g.expires_at), g.expires_at), NULL
+			   FROM grants g WHERE g.id = ?`,
+			first.Hash, ms(created), ms(first.ExpiresAt), c.GrantID)
+		if err != nil {
+			return dbErr("redeem auth code: store refresh token", err)
+		}
+		code = c
+		return nil
+	}, store.ErrCodeReused)
+	if err != nil {
+		return store.AuthCode{}, err
+	}
+	return code, nil
+}
+
+// whyNotRedeemed classifies a code the redeeming UPDATE did not match,
+// revoking its grant if it had already been used.
+func whyNotRedeemed(ctx context.Context, tx *sql.Tx, hash string, now time.Time) error {
+	var grantID string
+	var used sql.NullInt64
+	var expires int64
+	err := tx.QueryRowContext(ctx,
+		`SELECT grant_id, used_at, expires_at FROM auth_codes WHERE hash = ?`,
+		hash).Scan(&grantID, &used, &expires)
+	if err != nil {
+		return dbErr("redeem auth code", err)
+	}
+	switch {
+	case used.Valid:
+		if err := revokeGrant(ctx, tx, grantID, now); err != nil {
+			return err
+		}
+		return store.ErrCodeReused
+	case expires <= now.UnixMilli():
+		return store.ErrNotFound
+	default:
+		// Live and unused, so the UPDATE failed on the grant.
+		return store.ErrRevoked
+	}
+}
+
+// revokeGrant sets revoked_at unless the grant is already revoked, so the
+// first revocation time is the one kept.
+func revokeGrant(ctx context.Context, tx *sql.Tx, id string, now time.Time) error {
+	_, err := tx.ExecContext(ctx,
+		`UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, ms(now), id)
+	return dbErr("revoke grant", err)
+}
+
+// RotateRefreshToken marks refresh token oldHash of clientID used at now,
+// stores next in the same grant and returns the grant, in one transaction
+// (RFC 9700 section 4.14.2: refresh token rotation). next.GrantID and
+// next.ClientID are ignored: the new token joins the old one's grant and
+// client. next.CreatedAt defaults to now; next.ExpiresAt is clamped to the
+// grant's ExpiresAt.
+//
+// A token that is unknown, expired or another client's gives ErrNotFound and
+// is left as it was. A token of a revoked or expired grant gives ErrRevoked.
+// A token already rotated gives ErrRefreshReplayed, and its grant is revoked
+// in the same transaction, so the whole family dies.
+func (s *Store) RotateRefreshToken(ctx context.Context, clientID, oldHash string, next store.RefreshToken, now time.Time) (store.Grant, error) {
+	var grant store.Grant
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var grantID string
+		err := tx.QueryRowContext(ctx,
+			`UPDATE refresh_tokens SET used_at = ?
+			  WHERE hash = ? AND client_id = ? AND used_at IS NULL AND expires_at > ?
+			    AND EXISTS (SELECT 1 FROM grants g
+			                 WHERE g.id = refresh_tokens.grant_id
+			                   AND g.revoked_at IS NULL AND g.expires_at > ?)
+			 RETURNING grant_id`,
+			ms(now), oldHash, clientID, ms(now), ms(now)).Scan(&grantID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return whyNotRotated(ctx, tx, clientID, oldHash, now)
+		}
+		if err != nil {
+			return dbErr("rotate refresh token", err)
+		}
+
+		g, err := scanGrant(tx.QueryRowContext(ctx,
+			`SELECT `+grantColumns+` FROM grants WHERE id = ?`, grantID))
+		if err != nil {
+			return dbErr("rotate refresh token", err)
+		}
+		created := next.CreatedAt
+		if created.IsZero() {
+			created = now
+		}
+		expires := next.ExpiresAt
+		if expires.IsZero() || expires.After(g.ExpiresAt) {
+			expires = g.ExpiresAt
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES (?, ?, ?, ?, ?, NULL)`,
+			next.Hash, g.ID, clientID, ms(created), ms(expires))
+		if err != nil {
+			return dbErr("rotate refresh token", err)
+		}
+		grant = g
+		return nil
+	}, store.ErrRefreshReplayed)
+	if err != nil {
+		return store.Grant{}, err
+	}
+	return grant, nil
+}
+
+// whyNotRotated classifies a refresh token the rotating UPDATE did not match,
+// revoking its grant if it is a replay.
+func whyNotRotated(ctx context.Context, tx *sql.Tx, clientID, hash string, now time.Time) error {
+	var grantID, owner string
+	var used, grantRevoked sql.NullInt64
+	var expires, grantExpires int64
+	err := tx.QueryRowContext(ctx,
+		`SELECT t.grant_id, t.client_id, t.used_at, t.expires_at, g.revoked_at, g.expires_at
+		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
+		  WHERE t.hash = ?`, hash).Scan(&grantID, &owner, &used, &expires, &grantRevoked, &grantExpires)
+	if err != nil {
+		return dbErr("rotate refresh token", err)
+	}
+	switch {
+	case owner != clientID:
+		// Another client's token: not this caller's to consume or revoke.
+		return store.ErrNotFound
+	case used.Valid:
+		if err := revokeGrant(ctx, tx, grantID, now); err != nil {
+			return err
+		}
+		return store.ErrRefreshReplayed
+	case expires <= now.UnixMilli():
+		return store.ErrNotFound
+	default:
+		return store.ErrRevoked
+	}
+}
+
+// RefreshTokenGrant returns a refresh token that is still usable at now and
+// its grant. A token unknown, already rotated or expired gives ErrNotFound; a
+// token whose grant is revoked or expired gives ErrRevoked.
+func (s *Store) RefreshTokenGrant(ctx context.Context, hash string, now time.Time) (store.RefreshToken, store.Grant, error) {
+	var t store.RefreshToken
+	var tCreated, tExpires, tUsed sql.NullInt64
+	var g store.Grant
+	var scopes, amr string
+	var authTime, gCreated, gExpires, gRevoked sql.NullInt64
+	err := s.db.QueryRowContext(ctx,
+		`SELECT t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at, t.used_at,
+		        g.id, g.client_id, g.user_id, g.scopes, g.auth_time, g.amr, g.created_at, g.expires_at, g.revoked_at
+		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
+		  WHERE t.hash = ?`, hash).Scan(
+		&t.Hash, &t.GrantID, &t.ClientID, &tCreated, &tExpires, &tUsed,
+		&g.ID, &g.ClientID, &g.UserID, &scopes, &authTime, &amr, &gCreated, &gExpires, &gRevoked)
+	if err != nil {
+		return store.RefreshToken{}, store.Grant{}, dbErr("refresh token grant", err)
+	}
+	t.CreatedAt, t.ExpiresAt, t.UsedAt = fromMS(tCreated), fromMS(tExpires), fromMS(tUsed)
+	g.AuthTime, g.CreatedAt, g.ExpiresAt, g.RevokedAt = fromMS(authTime), fromMS(gCreated), fromMS(gExpires), fromMS(gRevoked)
+	if g.Scopes, err = fromList(scopes); err != nil {
+		return store.RefreshToken{}, store.Grant{}, err
+	}
+	if g.AMR, err = fromList(amr); err != nil {
+		return store.RefreshToken{}, store.Grant{}, err
+	}
+	switch {
+	case !t.UsedAt.IsZero() || !now.Before(t.ExpiresAt):
+		return store.RefreshToken{}, store.Grant{}, store.ErrNotFound
+	case !g.RevokedAt.IsZero() || !now.Before(g.ExpiresAt):
+		return store.RefreshToken{}, store.Grant{}, store.ErrRevoked
+	}
+	return t, g, nil
+}
+
+// Grant returns the grant with id, revoked or not, or ErrNotFound.
+func (s *Store) Grant(ctx context.Context, id string) (store.Grant, error) {
+	g, err := scanGrant(s.db.QueryRowContext(ctx,
+		`SELECT `+grantColumns+` FROM grants WHERE id = ?`, id))
+	return g, dbErr("grant", err)
+}
+
+// RevokeGrant revokes grant id at now; a grant already revoked keeps its
+// first revocation time. ErrNotFound if there is no such grant.
+func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time) error {
+	res, err := s.exec(ctx,
+		`UPDATE grants SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, ms(now), id)
+	return mustAffect("revoke grant", res, err)
+}
+
+// RevokeAccessToken records jti as revoked until expiresAt (RFC 7009). Doing
+// it twice keeps the later expiry.
+func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
+	_, err := s.exec(ctx,
+		`INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)
+		 ON CONFLICT (jti) DO UPDATE SET expires_at = MAX(expires_at, excluded.expires_at)`,
+		jti, ms(expiresAt))
+	return dbErr("revoke access token", err)
+}
+
+// AccessTokenRevoked reports whether jti has been revoked (and not yet
+// cleaned up by DeleteExpired, which happens only after it expired).
+func (s *Store) AccessTokenRevoked(ctx context.Context, jti string) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx,
+		`SELECT 1 FROM revoked_access_tokens WHERE jti = ?`, jti).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, dbErr("access token revoked", err)
+	}
+	return true, nil
+}
+
+// DeleteExpired removes what can no longer be used at now: expired grants
+// (with their codes and refresh tokens), grants whose code expired unused,
+// expired codes, refresh tokens, sessions and revoked-token records. Used
+// refresh tokens that have not expired stay, so a replay is still caught.
+// Revoked grants stay until they expire, so Grant keeps reporting them
+// revoked. Each statement commits on its own: the cleanup holds the write
+// lock briefly, never for the whole sweep.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
+	at := ms(now)
+	for _, q := range []string{
+		`DELETE FROM grants WHERE expires_at <= ?`,
+		`DELETE FROM grants WHERE id IN (
+		     SELECT grant_id FROM auth_codes WHERE used_at IS NULL AND expires_at <= ?)`,
+		`DELETE FROM auth_codes WHERE expires_at <= ?`,
+		`DELETE FROM refresh_tokens WHERE expires_at <= ?`,
+		`DELETE FROM sessions WHERE expires_at <= ?`,
+		`DELETE FROM revoked_access_tokens WHERE expires_at <= ?`,
+	} {
+		if _, err := s.exec(ctx, q, at); err != nil {
+			return dbErr("delete expired", err)
+		}
+	}
+	return nil
+}

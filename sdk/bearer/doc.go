@@ -1,0 +1,25 @@
+// Package bearer owns the protection of Aries API routes: it verifies the
+// JWT access tokens the Aries authorization server issues and enforces each
+// route's scope. Any Aries API service imports it, without the server.
+//
+// A Verifier checks a token as RFC 9068 section 4 requires: a signature by a
+// key of the server's JWKS (RFC 7517) under an algorithm from a fixed
+// allow-list (ES256 by default; never "none" nor an HMAC algorithm, which
+// would let a public key act as a shared secret), the header "typ" at+jwt,
+// the issuer, the audience, and the expiry, not-before and issued-at times
+// within a small leeway. It caches the JWKS, refetches it when a token names
+// an unknown key (at most once per MinRefreshInterval, so forged key ids
+// cannot make it hammer the server) and refreshes it in the background when
+// the cache is older than RefreshInterval.
+//
+// Verifier.Require is the middleware. It reads the token only from the
+// Authorization header (RFC 6750 section 2.1) and answers with the
+// WWW-Authenticate challenges of RFC 6750 section 3: 401 without a token or
+// with an invalid one, 403 insufficient_scope when the token lacks the
+// route's scope. The claims of an accepted token are in the request context
+// (FromContext).
+//
+// Access tokens are self-contained: unless Config.Revoked is set, a revoked
+// token keeps working until it expires (15 minutes with the server's
+// default lifetime).
+package bearer
