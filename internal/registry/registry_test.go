@@ -1,0 +1,56 @@
+package registry
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidateRedirectURI(t *testing.T) {
+	ok := []string{
+		"https://app.example/callback",
+		"https://app.example/callback?source=aries",
+		"https://app.example:8443/cb/",
+		"http://127.0.0.1:53124/callback",
+		"http://[::1]:8080/cb",
+		"http://localhost/cb",
+		"com.example.app:/oauth2redirect",
+	}
+	for _, u := range ok {
+		if err := ValidateRedirectURI(u); err != nil {
+			t.Errorf("ValidateRedirectURI(%q): %v, want it accepted", u, err)
+		}
+	}
+	bad := map[string]string{
+		"http://app.example/cb":          "127.0.0.1",
+		"http://127.0.0.2.example/cb":    "127.0.0.1",
+		"https://app.example/cb#section": "fragment",
+		"https://app.example/cb#":        "fragment",
+		"/relative/path":                 "absolute",
+		"myapp:/cb":                      "reversed domain",
+		"javascript:alert(1)":            "reversed domain",
+		"https:///nohost":                "host",
+		"https://app.example/a b":        "spaces",
+	}
+	for u, want := range bad {
+		err := ValidateRedirectURI(u)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidateRedirectURI(%q) = %v, want an error mentioning %q", u, err, want)
+		}
+	}
+}
+
+func TestSpecValidate(t *testing.T) {
+	scopes, err := Spec{Name: "App", RedirectURIs: []string{"https://a.example/cb"}, Scopes: "trade read"}.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scopes) != 10 || scopes[0] != "user:information" {
+		t.Errorf("scopes = %v, want read and trade expanded in table order", scopes)
+	}
+	_, err = Spec{Name: " ", Scopes: "Read"}.Validate()
+	for _, want := range []string{"name", "redirect URI", "unknown scope"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate of an empty spec = %v, want it to mention %q", err, want)
+		}
+	}
+}

@@ -1,0 +1,52 @@
+package secret
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNewIsPrefixedAndUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		s := New(ClientSecretPrefix)
+		if !strings.HasPrefix(s, ClientSecretPrefix) || len(s) != len(ClientSecretPrefix)+43 {
+			t.Fatalf("New = %q, want the prefix and 43 base64url characters (256 bits)", s)
+		}
+		if seen[s] {
+			t.Fatal("New repeated itself")
+		}
+		seen[s] = true
+	}
+}
+
+func TestHasherVerifies(t *testing.T) {
+	h := NewHasher([]byte("0123456789abcdef0123456789abcdef"))
+	other := NewHasher([]byte("fedcba9876543210fedcba9876543210"))
+	s := New(RefreshPrefix)
+	stored := h.Hash(s)
+	if strings.Contains(stored, s[len(RefreshPrefix):]) || !strings.HasPrefix(stored, "h1$") {
+		t.Errorf("stored form %q: want a versioned hash that does not contain the secret", stored)
+	}
+	if !h.Verify(s, stored) {
+		t.Error("the secret does not verify against its own hash")
+	}
+	if h.Verify(s+"x", stored) || h.Verify("", stored) || other.Verify(s, stored) {
+		t.Error("a wrong secret or another pepper verifies")
+	}
+}
+
+func TestParseMaster(t *testing.T) {
+	_, encoded := NewMaster()
+	m, err := ParseMaster(encoded + "\n")
+	if err != nil {
+		t.Fatalf("ParseMaster of a generated secret: %v", err)
+	}
+	if string(m.Derive("a")) == string(m.Derive("b")) || len(m.Derive("a")) != 32 {
+		t.Error("derived keys must be 32 bytes and differ by purpose")
+	}
+	for _, bad := range []string{"", "short", "dG9vIHNob3J0"} {
+		if _, err := ParseMaster(bad); err == nil {
+			t.Errorf("ParseMaster(%q) accepted a weak secret", bad)
+		}
+	}
+}
