@@ -8,11 +8,11 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/ariesexchange/aries/internal/keys"
+	"github.com/ariesexchange/aries/internal/mfa"
 	"github.com/ariesexchange/aries/internal/registry"
 	"github.com/ariesexchange/aries/internal/server"
 	"github.com/ariesexchange/aries/internal/store"
@@ -142,22 +142,43 @@ func usersCreate(ctx context.Context, cmd *cli.Command, e *env) error {
 	if password == "" {
 		return errors.New("a password is required: --password-stdin (preferred) or --password")
 	}
+	var second *mfa.Service
 	if cmd.Bool("mfa") {
-		return errors.New("--mfa: TOTP enrollment is not available in this version yet")
+		var err error
+		if second, err = mfa.New(e.store, e.hasher, e.master.Derive(server.TOTPEncryptionPurpose), e.now); err != nil {
+			return err
+		}
 	}
 	u, err := createUser(ctx, e, cmd.String("email"), password, cmd.Bool("admin"))
 	if err != nil {
 		return err
 	}
-	return output(cmd, userJSON{ID: u.ID, Email: u.Email, MFA: false, Admin: u.Admin},
-		fmt.Sprintf("created user %s (%s)\n", u.Email, u.ID))
+	out := userJSON{ID: u.ID, Email: u.Email, MFA: false, Admin: u.Admin}
+	text := fmt.Sprintf("created user %s (%s)\n", u.Email, u.ID)
+	if second != nil {
+		enr, codes, err := second.Enroll(ctx, u)
+		if err != nil {
+			return fmt.Errorf("user %s was created, but turning on two-step verification failed: %w", u.ID, err)
+		}
+		out.MFA, out.TOTPSecret, out.TOTPURI, out.RecoveryCodes = true, enr.Secret, enr.URI, codes
+		text += "\nTwo-step verification is on. Give the user this key for an authenticator app:\n\n" +
+			"totp_secret  " + enr.Secret + "\ntotp_uri     " + enr.URI + "\n\n" +
+			"Recovery codes, each usable once in place of a code (shown only now):\n\n  " +
+			strings.Join(codes, "\n  ") + "\n"
+	}
+	return output(cmd, out, text)
 }
 
+// userJSON is the CLI's JSON view of a user (DESIGN.md section 2). The TOTP
+// secret and recovery codes appear only when the user is created with --mfa.
 type userJSON struct {
-	ID    string `json:"id"`
-	Email string `json:"email"`
-	MFA   bool   `json:"mfa"`
-	Admin bool   `json:"admin"`
+	ID            string   `json:"id"`
+	Email         string   `json:"email"`
+	MFA           bool     `json:"mfa"`
+	TOTPSecret    string   `json:"totp_secret,omitempty"`
+	TOTPURI       string   `json:"totp_uri,omitempty"`
+	RecoveryCodes []string `json:"recovery_codes,omitempty"`
+	Admin         bool     `json:"admin"`
 }
 
 func readLine(r io.Reader) (string, error) {
@@ -181,25 +202,8 @@ func readLine(r io.Reader) (string, error) {
 	return strings.TrimSuffix(b.String(), "\r"), nil
 }
 
-// clientJSON is the CLI's JSON view of a client (DESIGN.md section 2).
-type clientJSON struct {
-	ClientID     string    `json:"client_id"`
-	ClientSecret string    `json:"client_secret,omitempty"`
-	Name         string    `json:"name"`
-	Type         string    `json:"type"`
-	FirstParty   bool      `json:"first_party"`
-	RedirectURIs []string  `json:"redirect_uris"`
-	Scopes       []string  `json:"scopes"`
-	Disabled     bool      `json:"disabled"`
-	CreatedAt    time.Time `json:"created_at"`
-}
-
-func toClientJSON(c store.Client, clientSecret string) clientJSON {
-	return clientJSON{
-		ClientID: c.ID, ClientSecret: clientSecret, Name: c.Name, Type: string(c.Type), FirstParty: c.FirstParty,
-		RedirectURIs: c.RedirectURIs, Scopes: c.Scopes, Disabled: c.Disabled, CreatedAt: c.CreatedAt.UTC(),
-	}
-}
+// clientJSON is the CLI's JSON view of a client, shared with the admin API.
+type clientJSON = registry.ClientView
 
 func describeClient(c store.Client) string {
 	var b strings.Builder
@@ -230,7 +234,7 @@ func clientsCreate(ctx context.Context, cmd *cli.Command, e *env) error {
 	if clientSecret != "" {
 		text += "client_secret  " + clientSecret + "\n\nThe secret is shown only now: store it in your secrets manager.\n"
 	}
-	return output(cmd, toClientJSON(c, clientSecret), text)
+	return output(cmd, registry.View(c, clientSecret), text)
 }
 
 func clientsList(ctx context.Context, cmd *cli.Command, e *env, _ string) error {
@@ -243,7 +247,7 @@ func clientsList(ctx context.Context, cmd *cli.Command, e *env, _ string) error 
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLIENT_ID\tTYPE\tFIRST_PARTY\tDISABLED\tNAME")
 	for _, c := range cs {
-		out = append(out, toClientJSON(c, ""))
+		out = append(out, registry.View(c, ""))
 		fmt.Fprintf(tw, "%s\t%s\t%t\t%t\t%s\n", c.ID, c.Type, c.FirstParty, c.Disabled, c.Name)
 	}
 	tw.Flush()
@@ -255,7 +259,7 @@ func clientsShow(ctx context.Context, cmd *cli.Command, e *env, id string) error
 	if err != nil {
 		return err
 	}
-	return output(cmd, toClientJSON(c, ""), describeClient(c))
+	return output(cmd, registry.View(c, ""), describeClient(c))
 }
 
 func clientsRotateSecret(ctx context.Context, cmd *cli.Command, e *env, id string) error {
@@ -286,7 +290,7 @@ func clientsSetDisabled(disabled bool) func(context.Context, *cli.Command, *env,
 		if disabled {
 			verb = "disabled; every token it held is revoked"
 		}
-		return output(cmd, toClientJSON(c, ""), fmt.Sprintf("client %s %s\n", id, verb))
+		return output(cmd, registry.View(c, ""), fmt.Sprintf("client %s %s\n", id, verb))
 	}
 }
 

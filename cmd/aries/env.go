@@ -4,17 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/urfave/cli/v3"
 
 	"github.com/ariesexchange/aries/internal/password"
+	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/server"
 	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/store/postgres"
 	"github.com/ariesexchange/aries/internal/store/sqlite"
 )
 
@@ -26,7 +30,7 @@ func storeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "db", Value: defaultDatabase, Sources: cli.EnvVars("ARIES_DATABASE_URL"),
 			Usage: "the store: sqlite:PATH or postgres://..."},
 		&cli.StringFlag{Name: "redis", Sources: cli.EnvVars("ARIES_REDIS_URL"),
-			Usage: "Redis URL for rate limits shared by several instances"},
+			Usage: "redis://[:PASSWORD@]HOST:PORT/DB for rate limits shared by several instances (rediss:// for TLS); per-instance limits while it is unreachable"},
 		&cli.StringFlag{Name: "secret", Sources: cli.EnvVars("ARIES_SECRET"),
 			Usage: "root secret (32+ random bytes, base64): keys the hashes of secrets and encrypts signing keys. With SQLite and no value, one is kept in secret.key next to the database"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Sources: cli.EnvVars("ARIES_LOG_LEVEL"), Usage: "debug, info, warn or error"},
@@ -40,6 +44,9 @@ type env struct {
 	master secret.Master
 	hasher *secret.Hasher
 	now    func() time.Time
+	// redis is the client of --redis, nil without it. It connects on first
+	// use, so commands that do not rate-limit never touch Redis.
+	redis *redis.Client
 }
 
 func withEnv(ctx context.Context, cmd *cli.Command, f func(*env) error) error {
@@ -47,14 +54,38 @@ func withEnv(ctx context.Context, cmd *cli.Command, f func(*env) error) error {
 	if err != nil {
 		return err
 	}
-	defer e.store.Close()
+	defer e.close()
 	return f(e)
 }
 
-func openEnv(ctx context.Context, cmd *cli.Command) (*env, error) {
-	if cmd.String("redis") != "" {
-		return nil, errors.New("--redis: shared rate limits in Redis are not available in this version yet; leave it unset")
+func (e *env) close() {
+	if e.redis != nil {
+		e.redis.Close()
 	}
+	e.store.Close()
+}
+
+func openEnv(ctx context.Context, cmd *cli.Command) (*env, error) {
+	var rdb *redis.Client
+	if u := cmd.String("redis"); u != "" {
+		c, err := ratelimit.NewRedisClient(u)
+		if err != nil {
+			return nil, fmt.Errorf("--redis: %w", err)
+		}
+		rdb = c
+	}
+	e, err := openStore(ctx, cmd)
+	if err != nil {
+		if rdb != nil {
+			rdb.Close()
+		}
+		return nil, err
+	}
+	e.redis = rdb
+	return e, nil
+}
+
+func openStore(ctx context.Context, cmd *cli.Command) (*env, error) {
 	dsn := cmd.String("db")
 	var st store.Store
 	var secretFile string
@@ -70,7 +101,18 @@ func openEnv(ctx context.Context, cmd *cli.Command) (*env, error) {
 		}
 		st, secretFile = s, filepath.Join(filepath.Dir(path), "secret.key")
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, errors.New("--db postgres://: the PostgreSQL store is not available in this version yet; use sqlite:PATH")
+		if cmd.String("secret") == "" {
+			// Instances sharing a database must share the secret that keys
+			// its hashes and encrypts its signing keys; there is no local
+			// file every instance could find it in.
+			return nil, errors.New("--secret / ARIES_SECRET is required with PostgreSQL: give every instance the same value (openssl rand -base64 32)")
+		}
+		// The DSN can hold a password: it is not repeated in errors.
+		s, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("opening the PostgreSQL store: %w", err)
+		}
+		st = s
 	default:
 		return nil, fmt.Errorf("--db %q: expected sqlite:PATH or postgres://...", dsn)
 	}
@@ -85,6 +127,15 @@ func openEnv(ctx context.Context, cmd *cli.Command) (*env, error) {
 		hasher: secret.NewHasher(master.Derive(server.PepperPurpose)),
 		now:    time.Now,
 	}, nil
+}
+
+// redisLogger sends go-redis's own messages (its pool's dial failures) to
+// the structured log at debug level instead of the standard logger's
+// stderr: the limiter's fallback already logs an outage, once.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // loadMaster parses the configured root secret, or for an embedded store

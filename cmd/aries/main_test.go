@@ -45,8 +45,9 @@ func ariesJSON[T any](t *testing.T, dir string, args ...string) T {
 
 // server is `aries serve` running in this process on a free port.
 type testServer struct {
-	URL string
-	dir string
+	URL     string
+	dir     string
+	startup string // what serve printed before it listened (the --demo credentials)
 }
 
 // startServer boots the real program (MustRunMain style) and stops it when
@@ -76,12 +77,14 @@ func startServer(t *testing.T, dir string, flags ...string) *testServer {
 		}
 	})
 	lines := bufio.NewScanner(pr)
+	var startup strings.Builder
 	for lines.Scan() {
 		if rest, ok := strings.CutPrefix(lines.Text(), "Aries is listening on "); ok {
 			addr, _, _ := strings.Cut(rest, " ")
 			go io.Copy(io.Discard, pr)
-			return &testServer{URL: "http://" + addr, dir: dir}
+			return &testServer{URL: "http://" + addr, dir: dir, startup: startup.String()}
 		}
+		startup.WriteString(lines.Text() + "\n")
 	}
 	t.Fatal("aries serve stopped before listening")
 	return nil
@@ -95,7 +98,8 @@ type fixture struct {
 	redirectURI             string
 }
 
-func newFixture(t *testing.T) *fixture {
+// serveFlags are passed to `aries serve`, e.g. "--rate-limits-off".
+func newFixture(t *testing.T, serveFlags ...string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := &fixture{email: "trader@example.com", password: "correct horse battery", redirectURI: "http://127.0.0.1:9/callback"}
@@ -105,7 +109,7 @@ func newFixture(t *testing.T) *fixture {
 		"--redirect-uri", f.redirectURI, "--scope", "read trade")
 	f.public = ariesJSON[clientJSON](t, dir, "clients", "create", "--name", "Mobile app", "--public",
 		"--redirect-uri", f.redirectURI, "--scope", "read")
-	f.testServer = startServer(t, dir)
+	f.testServer = startServer(t, dir, serveFlags...)
 	return f
 }
 

@@ -11,8 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/urfave/cli/v3"
 
+	"github.com/ariesexchange/aries/internal/api"
+	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/server"
 )
 
@@ -32,6 +35,13 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 			&cli.DurationFlag{Name: "refresh-token-max-age", Value: d.RefreshTokenMaxAge, Sources: cli.EnvVars("ARIES_REFRESH_TOKEN_MAX_AGE"), Usage: "no refresh token outlives its sign-in by more than this"},
 			&cli.DurationFlag{Name: "session-ttl", Value: d.SessionTTL, Sources: cli.EnvVars("ARIES_SESSION_TTL"), Usage: "browser session lifetime"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Sources: cli.EnvVars("ARIES_LOG_FORMAT"), Usage: "text or json"},
+			&cli.StringSliceFlag{Name: "rate-limit", Sources: cli.EnvVars("ARIES_RATE_LIMITS"), Usage: "CATEGORY=COUNT/PERIOD, e.g. authentication=10/1m (repeatable; categories authentication, user, market, trading)"},
+			&cli.BoolFlag{Name: "rate-limits-off", Sources: cli.EnvVars("ARIES_RATE_LIMITS_OFF"), Usage: "turn every rate limit off (for benchmarks)"},
+			&cli.StringSliceFlag{Name: "upstream", Sources: cli.EnvVars("ARIES_UPSTREAMS"), Usage: "PREFIX=URL: forward the API routes under PREFIX (e.g. /v1/marketdata, or /v1 for all) to the service at URL (repeatable)"},
+			&cli.DurationFlag{Name: "revocation-interval", Value: d.RevocationInterval, Sources: cli.EnvVars("ARIES_REVOCATION_INTERVAL"), Usage: "how often the API polls for revoked tokens: the delay before a revoked token stops working there"},
+			&cli.StringSliceFlag{Name: "mfa-scopes", Sources: cli.EnvVars("ARIES_MFA_SCOPES"), Usage: `scopes that need two-step verification, e.g. "order:execution funds:withdrawal" (bundles allowed)`},
+			&cli.DurationFlag{Name: "mfa-max-age", Value: d.MFAMaxAge, Sources: cli.EnvVars("ARIES_MFA_MAX_AGE"), Usage: "how long a browser session's last TOTP code covers --mfa-scopes"},
+			&cli.StringFlag{Name: "pprof-addr", Sources: cli.EnvVars("ARIES_PPROF_ADDR"), Usage: "serve Go runtime profiles (net/http/pprof) on this loopback address; off when empty"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			return withEnv(ctx, cmd, func(e *env) error { return serve(ctx, cmd, e, stdout, stderr) })
@@ -67,6 +77,22 @@ func serve(ctx context.Context, cmd *cli.Command, e *env, stdout, stderr io.Writ
 	cfg.RefreshTokenTTL = cmd.Duration("refresh-token-ttl")
 	cfg.RefreshTokenMaxAge = cmd.Duration("refresh-token-max-age")
 	cfg.SessionTTL = cmd.Duration("session-ttl")
+	for _, spec := range cmd.StringSlice("rate-limit") {
+		if err := cfg.RateLimits.Set(spec); err != nil {
+			return fmt.Errorf("--rate-limit: %w", err)
+		}
+	}
+	cfg.RateLimitsOff = cmd.Bool("rate-limits-off")
+	if cfg.Upstreams, err = api.ParseUpstreams(cmd.StringSlice("upstream")); err != nil {
+		return fmt.Errorf("--upstream: %w", err)
+	}
+	cfg.RevocationInterval = cmd.Duration("revocation-interval")
+	cfg.MFAScopes = strings.Fields(strings.Join(cmd.StringSlice("mfa-scopes"), " "))
+	cfg.MFAMaxAge = cmd.Duration("mfa-max-age")
+	if e.redis != nil {
+		cfg.SharedLimiter = ratelimit.NewRedis(e.redis, "")
+		redis.SetLogger(redisLogger{logger})
+	}
 
 	// Listen before choosing the issuer so that --addr 127.0.0.1:0 works.
 	ln, err := net.Listen("tcp", cmd.String("addr"))
@@ -100,6 +126,13 @@ func serve(ctx context.Context, cmd *cli.Command, e *env, stdout, stderr io.Writ
 	maintainCtx, stopMaintain := context.WithCancel(context.Background())
 	defer stopMaintain()
 	go srv.Maintain(maintainCtx)
+	if addr := cmd.String("pprof-addr"); addr != "" {
+		ps, err := servePprof(addr, logger)
+		if err != nil {
+			return err
+		}
+		defer ps.Close()
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()

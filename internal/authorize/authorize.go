@@ -3,14 +3,11 @@ package authorize
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/scope"
-	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/web"
 )
@@ -50,6 +47,9 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if e := checkUser(req, user); e != nil {
 		h.redirectError(w, r, req, e)
+		return
+	}
+	if h.stepUp(w, r, req, sess, user) {
 		return
 	}
 
@@ -102,6 +102,10 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.PostForm.Get("decision") {
 	case "approve":
+		// Checked here too: the form could be sent without the page.
+		if h.stepUp(w, r, req, sess, user) {
+			return
+		}
 		now := h.Now()
 		err := h.Store.SaveConsent(r.Context(), store.Consent{
 			UserID: user.ID, ClientID: req.client.ID, Scopes: req.scopes, GrantedAt: now, LastUsedAt: now,
@@ -120,10 +124,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 
 // checkUser applies the rules that depend on who signed in.
 func checkUser(req *request, u store.User) *oauth.Error {
-	if slices.Contains(req.scopes, scope.Admin) && !u.Admin {
-		return oauth.Errorf(oauth.AccessDenied, "the admin scope is granted only to administrators")
-	}
-	return nil
+	return CheckUser(req.scopes, u)
 }
 
 // touchConsent records that a remembered consent was used. The scopes are
@@ -154,24 +155,9 @@ func (h *Handler) approve(w http.ResponseWriter, r *http.Request, req *request, 
 	h.redirectToClient(w, r, req, params)
 }
 
-// issueCode stores a new code and the grant it will start, and returns the
-// code. Only its hash is stored.
+// issueCode issues a code for the request as the session's user.
 func (h *Handler) issueCode(ctx context.Context, req *request, sess store.Session) (string, error) {
-	now := h.Now()
-	code := secret.New(secret.CodePrefix)
-	grant := store.Grant{
-		ID:        secret.ID("grt_"),
-		ClientID:  req.client.ID,
-		UserID:    sess.UserID,
-		Scopes:    req.scopes,
-		AuthTime:  sess.AuthTime,
-		AMR:       sess.AMR,
-		CreatedAt: now,
-		ExpiresAt: now.Add(h.GrantTTL),
-	}
-	ac := store.AuthCode{
-		Hash:                h.Hasher.Hash(code),
-		GrantID:             grant.ID,
+	return h.codes.Issue(ctx, Authorization{
 		ClientID:            req.client.ID,
 		UserID:              sess.UserID,
 		RedirectURI:         req.redirectURI,
@@ -180,13 +166,7 @@ func (h *Handler) issueCode(ctx context.Context, req *request, sess store.Sessio
 		CodeChallengeMethod: req.method,
 		AuthTime:            sess.AuthTime,
 		AMR:                 sess.AMR,
-		CreatedAt:           now,
-		ExpiresAt:           now.Add(h.CodeTTL),
-	}
-	if err := h.Store.CreateAuthCode(ctx, ac, grant); err != nil {
-		return "", fmt.Errorf("authorize: create code: %w", err)
-	}
-	return code, nil
+	})
 }
 
 func (h *Handler) showConsent(w http.ResponseWriter, r *http.Request, req *request, u store.User) {

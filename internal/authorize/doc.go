@@ -1,6 +1,10 @@
 // Package authorize owns the browser side of the authorization server: the
-// authorization endpoint (RFC 6749 section 4.1.1), sign-in, consent, and the
-// browser session that lets a returning user skip sign-in.
+// authorization endpoint (RFC 6749 section 4.1.1), sign-in with its TOTP
+// step, consent, the browser session that lets a returning user skip
+// sign-in, and the account page where a user turns MFA on or off. It also
+// owns the rules every way of getting a code shares (ParseScopes,
+// CheckPKCE, CheckUser) and the CodeIssuer, which the first-party sign-in
+// (package firstparty) uses too.
 //
 // It implements the authorization code grant's front channel with PKCE
 // (RFC 7636, S256 only) and returns the issuer with every response (RFC 9207).
@@ -8,12 +12,21 @@
 // its redirect URI is in doubt, errors are shown as a page and the browser
 // is never redirected; after that, errors go back to the client.
 //
+// Scopes named by StepUp need a second factor: a user without MFA is
+// refused them, and a session whose last TOTP code is older than
+// StepUp.MaxAge passes the TOTP step again (a step-up), which gives it a new
+// session id.
+//
 // Routes mounted by Register, all HTML routes behind web.Secure:
 //
 //	GET  /oauth2/authorize   validate, then sign-in, consent or a code
 //	POST /oauth2/authorize   the consent decision
 //	GET  /login              the sign-in page
-//	POST /login              check the password, start a session
+//	POST /login              check the password, start a session (or the TOTP step)
+//	GET  /login/mfa          the TOTP step (?method=recovery: a recovery code)
+//	POST /login/mfa          check the code, start or elevate the session
 //	POST /logout             end the session
+//	GET  /account/security   MFA status; enrollment with a server-rendered QR code
+//	POST /account/security   start, confirm or remove MFA
 //	GET  /assets/            stylesheet and icon
 package authorize

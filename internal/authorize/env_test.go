@@ -69,11 +69,13 @@ type env struct {
 	user   store.User
 }
 
-func newEnv(t *testing.T) *env {
-	return newEnvWith(t, httptest.NewServer)
+func newEnv(t *testing.T, opts ...func(*Handler)) *env {
+	return newEnvWith(t, httptest.NewServer, opts...)
 }
 
-func newEnvWith(t *testing.T, start func(http.Handler) *httptest.Server) *env {
+// newEnvWith starts the server with start; opts adjust the Handler before
+// it is registered.
+func newEnvWith(t *testing.T, start func(http.Handler) *httptest.Server, opts ...func(*Handler)) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aries.db"))
@@ -126,6 +128,9 @@ func newEnvWith(t *testing.T, start func(http.Handler) *httptest.Server) *env {
 		Passwords: passwords,
 		Issuer:    srv.URL,
 		Now:       clk.Now,
+	}
+	for _, o := range opts {
+		o(h)
 	}
 	h.Register(mux)
 

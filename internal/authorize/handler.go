@@ -6,11 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/ariesexchange/aries/internal/mfa"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/password"
+	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/web"
@@ -41,9 +44,19 @@ type Handler struct {
 	Now        func() time.Time
 	Logger     *slog.Logger
 
+	// MFA checks second factors; nil means no user is asked for one (and
+	// no one can get a StepUp scope).
+	MFA *mfa.Service
+	// StepUp names the scopes that need a recent second factor.
+	StepUp mfa.StepUp
+	// RateLimit charges the credential POSTs (sign-in, its TOTP step, the
+	// account page's codes) to the authentication category; nil for none.
+	RateLimit *ratelimit.Policy
+
 	secure   bool
 	csrf     web.CSRF
 	failures *failures
+	codes    *CodeIssuer
 }
 
 // Register fills in defaults and mounts the routes listed in the package
@@ -67,6 +80,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	h.secure = strings.HasPrefix(h.Issuer, "https://")
 	h.csrf = web.CSRF{Secure: h.secure}
 	h.failures = newFailures()
+	h.codes = &CodeIssuer{Store: h.Store, Hasher: h.Hasher, CodeTTL: h.CodeTTL, GrantTTL: h.GrantTTL, Now: h.Now}
 
 	html := func(f http.HandlerFunc) http.Handler { return web.Secure(f) }
 	mux.Handle("GET /oauth2/authorize", html(h.authorize))
@@ -74,6 +88,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /login", html(h.signInPage))
 	mux.Handle("POST /login", html(h.signIn))
 	mux.Handle("POST /logout", html(h.signOut))
+	mux.Handle("GET /login/mfa", html(h.mfaPage))
+	mux.Handle("POST /login/mfa", html(h.mfaAnswer))
+	mux.Handle("GET /account/security", html(h.securityPage))
+	mux.Handle("POST /account/security", html(h.security))
 	mux.Handle("GET /assets/", web.Assets())
 }
 
@@ -104,27 +122,60 @@ func (h *Handler) currentSession(r *http.Request) (store.Session, store.User, bo
 
 // startSession signs the browser in as u and sends it on to returnTo. A
 // fresh session id every time, so an id planted before sign-in is useless.
+// amr holding "otp" means a second factor was just passed.
 func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, u store.User, amr []string, returnTo string) {
-	ctx := r.Context()
 	now := h.Now()
-	id := secret.New(secret.SessionPrefix)
-	err := h.Store.CreateSession(ctx, store.Session{
-		IDHash:    h.Hasher.Hash(id),
+	sess := store.Session{
 		UserID:    u.ID,
 		AuthTime:  now,
 		AMR:       amr,
 		CreatedAt: now,
 		ExpiresAt: now.Add(h.SessionTTL),
-	})
-	if err != nil {
+	}
+	if slices.Contains(amr, amrOTP) {
+		sess.OTPTime = now
+	}
+	if err := h.replaceSession(w, r, sess); err != nil {
 		h.serverError(w, r, "create session", err)
 		return
 	}
+	h.redirect(w, r, returnTo)
+}
+
+// elevateSession replaces the browser's session sess with one that has
+// just passed a second factor: AMR gains "otp", OTPTime and AuthTime become
+// now (an authentication happened), the expiry stays. The id changes too,
+// as at any change of privilege, so an id copied before is worth less.
+func (h *Handler) elevateSession(w http.ResponseWriter, r *http.Request, sess store.Session) error {
+	now := h.Now()
+	amr := slices.Clone(sess.AMR)
+	if !slices.Contains(amr, amrOTP) {
+		amr = append(amr, amrOTP)
+	}
+	return h.replaceSession(w, r, store.Session{
+		UserID:    sess.UserID,
+		AuthTime:  now,
+		AMR:       amr,
+		OTPTime:   now,
+		CreatedAt: now,
+		ExpiresAt: sess.ExpiresAt,
+	})
+}
+
+// replaceSession stores sess under a fresh id, ends the browser's previous
+// session and sets the cookie.
+func (h *Handler) replaceSession(w http.ResponseWriter, r *http.Request, sess store.Session) error {
+	ctx := r.Context()
+	id := secret.New(secret.SessionPrefix)
+	sess.IDHash = h.Hasher.Hash(id)
+	if err := h.Store.CreateSession(ctx, sess); err != nil {
+		return err
+	}
 	h.endSession(ctx, r) // the browser's previous session, if any
 	ck := web.Cookie(sessionCookie, id, h.secure)
-	ck.MaxAge = int(h.SessionTTL / time.Second)
+	ck.MaxAge = int(sess.ExpiresAt.Sub(sess.CreatedAt) / time.Second)
 	http.SetCookie(w, ck)
-	h.redirect(w, r, returnTo)
+	return nil
 }
 
 // endSession deletes the browser's session from the store, if it has one.
@@ -192,13 +243,5 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, req *request, err
 
 // serverError logs err and shows a page that reveals nothing about it.
 func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, op string, err error) {
-	if errors.Is(err, context.Canceled) {
-		return // the browser went away
-	}
-	h.Logger.ErrorContext(r.Context(), op, "err", err)
-	web.RenderError(w, http.StatusInternalServerError, web.ErrorPage{
-		Title:       "Something went wrong",
-		Code:        oauth.ServerError,
-		Description: "Aries could not complete your request. Please try again in a moment.",
-	})
+	web.ServerError(w, r, h.Logger, op, err)
 }

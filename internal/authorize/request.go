@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/ariesexchange/aries/internal/oauth"
-	"github.com/ariesexchange/aries/internal/scope"
+	"github.com/ariesexchange/aries/internal/registry"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/web"
 )
@@ -119,38 +119,15 @@ func (h *Handler) parse(ctx context.Context, q url.Values) (*request, error) {
 		return req, oauth.Errorf(oauth.InvalidRequest, "%s was given more than once", dups[0])
 	}
 
-	param := vals.Get(paramScope)
-	if strings.TrimSpace(param) == "" {
-		return req, oauth.Errorf(oauth.InvalidScope, "scope is missing")
-	}
-	for _, name := range strings.Fields(param) {
-		if _, bundle := scope.Bundles[name]; !bundle && !scope.Known(name) {
-			return req, oauth.Errorf(oauth.InvalidScope, "unknown scope: %s", name)
-		}
-	}
-	scopes, err := scope.Parse(param)
-	if err != nil {
-		return req, oauth.Errorf(oauth.InvalidScope, "%v", err)
-	}
-	for _, s := range scopes {
-		if !slices.Contains(client.Scopes, s) {
-			return req, oauth.Errorf(oauth.InvalidScope, "scope %s is not enabled for this client", s)
-		}
+	scopes, oerr := ParseScopes(vals.Get(paramScope), client)
+	if oerr != nil {
+		return req, oerr
 	}
 	req.scopes = scopes
 
-	// PKCE (RFC 7636 section 4.3); only S256, so a challenge intercepted in
-	// the browser does not reveal the verifier.
 	req.challenge, req.method = vals.Get(paramCodeChallenge), vals.Get(paramCodeChallengeMethod)
-	switch {
-	case req.challenge == "" && client.Type == store.Public:
-		return req, oauth.Errorf(oauth.InvalidRequest, "public clients must send code_challenge with code_challenge_method=S256")
-	case req.challenge == "" && req.method != "":
-		return req, oauth.Errorf(oauth.InvalidRequest, "code_challenge_method was sent without code_challenge")
-	case req.challenge != "" && req.method != "S256":
-		return req, oauth.Errorf(oauth.InvalidRequest, "code_challenge_method must be S256")
-	case req.challenge != "" && !validChallenge(req.challenge):
-		return req, oauth.Errorf(oauth.InvalidRequest, "code_challenge must be 43 base64url characters")
+	if oerr := CheckPKCE(req.challenge, req.method, client); oerr != nil {
+		return req, oerr
 	}
 
 	p, ok := parsePrompt(vals.Get(paramPrompt))
@@ -185,12 +162,10 @@ func single(q url.Values) (url.Values, []string) {
 	return out, dups
 }
 
-// matchRedirectURI reports whether uri is one of the registered redirect
-// URIs, compared as strings (RFC 9700 section 4.1.3): no normalisation, no
-// prefix or pattern matching, so a trailing slash or a changed case is a
-// mismatch.
+// matchRedirectURI applies the registration rules' matching (exact, with
+// RFC 8252's free port on loopback).
 func matchRedirectURI(registered []string, uri string) bool {
-	return slices.Contains(registered, uri)
+	return registry.MatchRedirectURI(registered, uri)
 }
 
 // validChallenge reports whether c looks like an S256 challenge: the

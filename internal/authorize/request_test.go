@@ -3,6 +3,7 @@ package authorize
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -182,8 +183,19 @@ func FuzzRedirectURIMatch(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, registered, candidate, state string) {
 		got := matchRedirectURI([]string{registered}, candidate)
-		if got != (registered == candidate) {
-			t.Fatalf("matchRedirectURI([%q], %q) = %v, want %v", registered, candidate, got, registered == candidate)
+		if registered == candidate && !got {
+			t.Fatalf("matchRedirectURI([%q], itself) = false", registered)
+		}
+		// Anything but exact equality is RFC 8252's free loopback port: the
+		// candidate must then be http on the very same loopback host.
+		if got && registered != candidate {
+			u, err := url.Parse(candidate)
+			r, rerr := url.Parse(registered)
+			if err != nil || rerr != nil || u.Scheme != "http" || u.Hostname() != r.Hostname() ||
+				!slices.Contains([]string{"127.0.0.1", "::1", "localhost"}, u.Hostname()) ||
+				u.Path != r.Path || u.RawQuery != r.RawQuery || u.User != nil || u.Fragment != "" {
+				t.Fatalf("matchRedirectURI([%q], %q) = true for more than a changed loopback port", registered, candidate)
+			}
 		}
 		if matchRedirectURI(nil, candidate) {
 			t.Fatalf("matchRedirectURI(nil, %q) = true", candidate)

@@ -2,7 +2,6 @@ package authorize
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/web"
 )
@@ -21,9 +19,6 @@ const (
 	msgIncorrect = "Incorrect email or password."
 	msgMissing   = "Enter your email and password."
 )
-
-// maxEmailLen is the longest address RFC 5321 allows (64 + 1 + 255).
-const maxEmailLen = 320
 
 // signInPage serves GET /login.
 func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
@@ -53,8 +48,12 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusBadRequest, msgMissing)
 		return
 	}
-	if len(email) > maxEmailLen {
+	if len(email) > MaxEmailLen {
 		again(http.StatusUnauthorized, msgIncorrect)
+		return
+	}
+	if ok, msg := h.allow(w, r, clientIDOf(returnTo), email); !ok {
+		again(http.StatusTooManyRequests, msg)
 		return
 	}
 	release, err := h.failures.acquire(ctx, email)
@@ -71,7 +70,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusTooManyRequests, fmt.Sprintf("Too many attempts. Try again in %d seconds.", secs))
 		return
 	}
-	u, ok, err := h.checkPassword(ctx, email, pw)
+	u, ok, err := CheckPassword(ctx, h.Store, h.Passwords, h.Logger, email, pw)
 	if err != nil {
 		h.serverError(w, r, "check password", err)
 		return
@@ -85,34 +84,22 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	h.passwordVerified(w, r, u, returnTo)
 }
 
-// checkPassword looks the user up and checks pw. An unknown email costs the
-// same KDF work as a wrong password, so timing does not tell them apart.
-func (h *Handler) checkPassword(ctx context.Context, email, pw string) (store.User, bool, error) {
-	u, err := h.Store.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.User{}, false, h.Passwords.VerifyNone(ctx, pw)
-	}
-	if err != nil {
-		return store.User{}, false, err
-	}
-	ok, err := h.Passwords.Verify(ctx, pw, u.PasswordHash)
-	if errors.Is(err, password.ErrMalformedHash) {
-		// An account without a usable password cannot sign in with one.
-		h.Logger.WarnContext(ctx, "unusable password hash", "user", u.ID)
-		return store.User{}, false, h.Passwords.VerifyNone(ctx, pw)
-	}
-	if err != nil || !ok {
-		return store.User{}, false, err
-	}
-	return u, true, nil
-}
-
-// passwordVerified decides what follows a correct password. Today that is
-// the session. The TOTP step belongs here: for a user with MFA, render the
-// code page instead and call startSession with AMR ["pwd", "otp"] once the
-// code checks out.
+// passwordVerified decides what follows a correct password: the session,
+// or for a user with MFA the TOTP step, which starts the session with AMR
+// ["pwd", "otp"] once a code checks out.
 func (h *Handler) passwordVerified(w http.ResponseWriter, r *http.Request, u store.User, returnTo string) {
-	h.startSession(w, r, u, []string{"pwd"}, returnTo)
+	if h.MFA != nil {
+		on, err := h.MFA.Enabled(r.Context(), u.ID)
+		if err != nil {
+			h.serverError(w, r, "mfa enabled", err)
+			return
+		}
+		if on {
+			h.startMFA(w, r, u, store.MFASignIn, "", returnTo)
+			return
+		}
+	}
+	h.startSession(w, r, u, []string{amrPassword}, returnTo)
 }
 
 // signOut serves POST /logout.

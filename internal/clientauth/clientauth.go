@@ -24,6 +24,10 @@ import (
 type Authenticator struct {
 	Store  store.Store
 	Hasher *secret.Hasher
+	// OnStoreError, if set, is told of a store failure (the database is
+	// unreachable): for the log and the store-errors metric. The caller
+	// sees only a 503 asking it to retry.
+	OnStoreError func(context.Context, error)
 }
 
 // Result is an authenticated client and how it authenticated.
@@ -53,7 +57,12 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, p oau
 		return Result{}, fail
 	}
 	if err != nil {
-		return Result{}, &oauth.Error{Code: oauth.ServerError, Description: "the client could not be checked", Status: http.StatusInternalServerError}
+		if a.OnStoreError != nil {
+			a.OnStoreError(ctx, err)
+		}
+		// 503: the store is unreachable, which passes; oauth.Write adds
+		// Retry-After.
+		return Result{}, &oauth.Error{Code: oauth.ServerError, Description: "the client could not be checked; try again", Status: http.StatusServiceUnavailable}
 	}
 	if c.Disabled {
 		a.Hasher.Verify(secretGiven, "")

@@ -85,6 +85,9 @@ type Keyring struct {
 
 	reload sync.Mutex // serialises Reload so an older snapshot never wins
 	snap   atomic.Pointer[snapshot]
+	// missReload is when PublicKey last reloaded for a key id it did not
+	// know, in unix nanoseconds.
+	missReload atomic.Int64
 }
 
 // snapshot is one reading of the store. It is never modified once built.
@@ -248,12 +251,35 @@ func (k *Keyring) ActiveKeyID() string { return k.snap.Load().activeID }
 
 // PublicKey returns the public key with id kid if it is published now: the
 // key to verify a token whose header names kid.
+//
+// A kid it does not know makes it re-read the store first (at most once a
+// second, so made-up kids cost nothing): with several instances, another
+// one may sign with a key this one has not loaded yet. Instances starting
+// together on an empty store each create a first key, and after `aries
+// keys rotate` each picks the new key up at its own next Reload.
 func (k *Keyring) PublicKey(kid string) (crypto.PublicKey, bool) {
 	p, ok := k.snap.Load().byID[kid]
+	if !ok && k.reloadForMiss() {
+		p, ok = k.snap.Load().byID[kid]
+	}
 	if !ok || !k.published(p, k.now()) {
 		return nil, false
 	}
 	return p.jwk.Key, true
+}
+
+// reloadForMiss reloads the keys unless that was done for a miss less than
+// a second ago, and reports whether it did. A failed reload keeps the
+// current keys.
+func (k *Keyring) reloadForMiss() bool {
+	now := time.Now().UnixNano()
+	last := k.missReload.Load()
+	if now-last < int64(time.Second) || !k.missReload.CompareAndSwap(last, now) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return k.Reload(ctx) == nil
 }
 
 // JWKS returns the published public keys, newest first (RFC 7517 section 5).

@@ -16,6 +16,11 @@ type Metrics struct {
 	RefreshReplays  prometheus.Counter
 	CodeReuses      prometheus.Counter
 	StoreErrors     prometheus.Counter
+	// RateLimited counts requests refused with 429, by category.
+	RateLimited *prometheus.CounterVec
+	// RateLimitFallback is 1 while the shared (Redis) limiter is unreachable
+	// and this instance enforces its own limits, 0 otherwise.
+	RateLimitFallback prometheus.Gauge
 }
 
 // New registers every metric on a fresh registry, with the Go runtime and
@@ -43,8 +48,15 @@ func New() *Metrics {
 		StoreErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "aries_store_errors_total", Help: "Storage operations that failed with an unexpected error.",
 		}),
+		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aries_rate_limited_total", Help: "Requests refused with 429 by rate-limit category.",
+		}, []string{"category"}),
+		RateLimitFallback: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "aries_rate_limit_fallback", Help: "1 while the shared Redis limiter is unreachable and this instance enforces per-instance limits.",
+		}),
 	}
 	reg.MustRegister(m.Requests, m.RequestDuration, m.TokensIssued, m.RefreshReplays, m.CodeReuses, m.StoreErrors,
+		m.RateLimited, m.RateLimitFallback,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

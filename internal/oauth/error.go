@@ -69,6 +69,11 @@ func Write(w http.ResponseWriter, e *Error) {
 	if status == 0 {
 		status = http.StatusBadRequest
 	}
+	if status == http.StatusServiceUnavailable && e.Code == ServerError && h.Get("Retry-After") == "" {
+		// A 503 server_error means the store is briefly unreachable: tell
+		// the client when to retry (RFC 9110 section 10.2.3).
+		h.Set("Retry-After", "1")
+	}
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(e)
 }

@@ -1,7 +1,9 @@
 // Package ratelimit owns the request limits of DESIGN.md section 6: the
 // categories and their default rates, the Limiter interface with its
-// in-process GCRA implementation, and the HTTP side (the X-RateLimit-*
-// headers, the 429 answer and the per-route middleware).
+// in-process (Memory) and Redis (Redis, shared by every instance) GCRA
+// implementations, the Fallback that serves in-process limits while Redis
+// is unreachable, and the HTTP side (the X-RateLimit-* headers, the 429
+// answer and the per-route middleware).
 //
 // Every Limiter implements the same algorithm, GCRA (the generic cell rate
 // algorithm, as ITU-T I.371 defines it for ATM and as rate limiters use it),

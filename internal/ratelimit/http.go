@@ -53,6 +53,9 @@ type Policy struct {
 	Now func() time.Time
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// OnLimited, if set, is called for every request refused with 429
+	// (for the metric of limits hit).
+	OnLimited func(Category)
 }
 
 // Allow charges one request of category to key and reports whether the
@@ -87,6 +90,9 @@ func (p *Policy) Allow(w http.ResponseWriter, r *http.Request, category Category
 		return true
 	}
 	if !res.Allowed {
+		if p.OnLimited != nil {
+			p.OnLimited(category)
+		}
 		WriteLimited(w, res)
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -196,4 +197,42 @@ func BenchmarkMemoryAllow(b *testing.B) {
 			}
 		})
 	})
+}
+
+func TestLimitsSet(t *testing.T) {
+	tests := []struct {
+		spec    string
+		want    Rate
+		wantErr bool
+	}{
+		{"authentication=10/1m", PerMinute(10), false},
+		{"trading=5/10s", Rate{Count: 5, Period: 10 * time.Second}, false},
+		{" market = 1000/1h ", Rate{Count: 1000, Period: time.Hour}, false},
+		{"authentication", Rate{}, true},
+		{"authentification=10/1m", Rate{}, true},
+		{"user=10", Rate{}, true},
+		{"user=ten/1m", Rate{}, true},
+		{"user=10/minute", Rate{}, true},
+		{"user=0/1m", Rate{}, true},
+		{"user=-1/1m", Rate{}, true},
+		{"user=10/0s", Rate{}, true},
+	}
+	for _, tt := range tests {
+		l := DefaultLimits()
+		err := l.Set(tt.spec)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("Set(%q): got error %v, want error %t", tt.spec, err, tt.wantErr)
+			continue
+		}
+		if tt.wantErr {
+			if diff := cmp.Diff(DefaultLimits(), l); diff != "" {
+				t.Errorf("Set(%q) failed but changed the limits (-want +got):\n%s", tt.spec, diff)
+			}
+			continue
+		}
+		name, _, _ := strings.Cut(tt.spec, "=")
+		if got := l[Category(strings.TrimSpace(name))]; got != tt.want {
+			t.Errorf("Set(%q): got %v, want %v", tt.spec, got, tt.want)
+		}
+	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -19,6 +22,9 @@ const (
 	Market         Category = "market"
 	Trading        Category = "trading"
 )
+
+// Categories lists every category, in the order DESIGN.md section 6 does.
+var Categories = []Category{Authentication, User, Market, Trading}
 
 // Rate allows Count requests per Period, in a burst or spread out.
 type Rate struct {
@@ -43,8 +49,50 @@ func (r Rate) interval() (int64, error) {
 
 func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.Count, r.Period) }
 
+// ParseRate reads a rate written COUNT/PERIOD, the period a Go duration:
+// "10/1m", "1000/60s", "5/1h".
+func ParseRate(s string) (Rate, error) {
+	count, period, ok := strings.Cut(s, "/")
+	if !ok {
+		return Rate{}, fmt.Errorf("%w %q: want COUNT/PERIOD, e.g. 10/1m", ErrInvalidRate, s)
+	}
+	n, err := strconv.Atoi(count)
+	if err != nil {
+		return Rate{}, fmt.Errorf("%w %q: count %q is not a whole number", ErrInvalidRate, s, count)
+	}
+	d, err := time.ParseDuration(period)
+	if err != nil {
+		return Rate{}, fmt.Errorf("%w %q: period %q is not a duration such as 1m", ErrInvalidRate, s, period)
+	}
+	r := Rate{Count: n, Period: d}
+	if _, err := r.interval(); err != nil {
+		return Rate{}, err
+	}
+	return r, nil
+}
+
 // Limits maps each category to its rate.
 type Limits map[Category]Rate
+
+// Set parses CATEGORY=COUNT/PERIOD (the --rate-limit flag), for example
+// authentication=10/1m, and sets that category's rate. The category must be
+// one of Categories.
+func (l Limits) Set(spec string) error {
+	name, rate, ok := strings.Cut(spec, "=")
+	if !ok {
+		return fmt.Errorf("rate limit %q: want CATEGORY=COUNT/PERIOD, e.g. authentication=10/1m", spec)
+	}
+	c := Category(strings.TrimSpace(name))
+	if !slices.Contains(Categories, c) {
+		return fmt.Errorf("rate limit %q: unknown category %q (want one of %v)", spec, name, Categories)
+	}
+	r, err := ParseRate(strings.TrimSpace(rate))
+	if err != nil {
+		return err
+	}
+	l[c] = r
+	return nil
+}
 
 // DefaultLimits returns the limits of DESIGN.md section 6, which apply per
 // client and user: authentication 10/min, user 100/min, market 1000/min,

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,11 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// MaxRedirectURIs bounds the redirect URIs of one client: every
+// authorization request is matched against the list, and a developer form
+// should not be able to grow a row without limit.
+const MaxRedirectURIs = 20
+
 // Spec is what a developer asks for when registering or editing a client.
 type Spec struct {
 	Name         string
@@ -82,6 +88,9 @@ func (s Spec) Validate() ([]string, error) {
 	}
 	if len(s.RedirectURIs) == 0 {
 		errs = append(errs, errors.New("register at least one redirect URI"))
+	}
+	if len(s.RedirectURIs) > MaxRedirectURIs {
+		errs = append(errs, fmt.Errorf("register at most %d redirect URIs", MaxRedirectURIs))
 	}
 	for _, u := range s.RedirectURIs {
 		if err := ValidateRedirectURI(u); err != nil {
@@ -143,4 +152,62 @@ func RotateSecret(ctx context.Context, st store.Store, h *secret.Hasher, id stri
 		return "", err
 	}
 	return clientSecret, nil
+}
+
+// MatchRedirectURI reports whether uri, sent in an authorization request,
+// is one of the registered redirect URIs. Matching is by exact string
+// (RFC 9700 section 4.1.3): no normalisation, no prefixes, so a trailing
+// slash or a changed case is a mismatch. The one exception is RFC 8252
+// section 7.3: a native app listening on a loopback interface gets an
+// ephemeral port from its operating system, so for http URIs on 127.0.0.1,
+// [::1] or localhost the port may differ; everything else must still match.
+func MatchRedirectURI(registered []string, uri string) bool {
+	if slices.Contains(registered, uri) {
+		return true
+	}
+	want, ok := withoutLoopbackPort(uri)
+	if !ok {
+		return false
+	}
+	for _, r := range registered {
+		if got, ok := withoutLoopbackPort(r); ok && got == want {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutLoopbackPort returns an http loopback URI with its port removed.
+// It works on the string, not on a parsed URL, so that no parser leniency
+// can make a different host compare equal.
+func withoutLoopbackPort(raw string) (string, bool) {
+	rest, ok := strings.CutPrefix(raw, "http://")
+	if !ok {
+		return "", false
+	}
+	host := ""
+	for _, h := range []string{"127.0.0.1", "[::1]", "localhost"} {
+		if strings.HasPrefix(rest, h) {
+			host = h
+			break
+		}
+	}
+	if host == "" {
+		return "", false
+	}
+	rest = rest[len(host):]
+	if strings.HasPrefix(rest, ":") {
+		digits := 0
+		for digits+1 < len(rest) && rest[digits+1] >= '0' && rest[digits+1] <= '9' {
+			digits++
+		}
+		if digits == 0 || digits > 5 {
+			return "", false
+		}
+		rest = rest[1+digits:]
+	}
+	if rest != "" && rest[0] != '/' && rest[0] != '?' {
+		return "", false
+	}
+	return "http://" + host + rest, true
 }

@@ -54,3 +54,34 @@ func TestSpecValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestMatchRedirectURI(t *testing.T) {
+	registered := []string{"https://app.example/cb", "http://127.0.0.1:8976/callback", "http://[::1]/cb", "com.example.app:/oauth"}
+	tests := []struct {
+		uri  string
+		want bool
+	}{
+		{"https://app.example/cb", true},
+		{"https://app.example/cb/", false},
+		{"https://APP.example/cb", false},
+		{"https://app.example/cb?x=1", false},
+		{"https://app.example:443/cb", false},
+		{"http://127.0.0.1:8976/callback", true},
+		{"http://127.0.0.1:51234/callback", true}, // RFC 8252 section 7.3
+		{"http://127.0.0.1/callback", true},
+		{"http://127.0.0.1:51234/callback/", false},
+		{"http://127.0.0.1:51234/other", false},
+		{"http://localhost:8976/callback", false},
+		{"http://127.0.0.1.evil.example:8976/callback", false},
+		{"http://127.0.0.1:8976@evil.example/callback", false},
+		{"https://127.0.0.1:8976/callback", false},
+		{"http://[::1]:4000/cb", true},
+		{"com.example.app:/oauth", true},
+		{"com.example.app:/oauth/", false},
+	}
+	for _, tt := range tests {
+		if got := MatchRedirectURI(registered, tt.uri); got != tt.want {
+			t.Errorf("MatchRedirectURI(%q) = %t, want %t", tt.uri, got, tt.want)
+		}
+	}
+}

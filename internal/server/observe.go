@@ -40,13 +40,14 @@ func observe(next http.Handler, m *metrics.Metrics, logger *slog.Logger) http.Ha
 		start := time.Now()
 		id := rand.Text()[:16]
 		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(withRequestID(r.Context(), id))
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				logger.Error("handler panicked", "request_id", id, "panic", p)
+				logger.ErrorContext(r.Context(), "handler panicked", "panic", p)
 				if rec.status == 0 {
 					http.Error(rec, "internal error", http.StatusInternalServerError)
 				}
@@ -59,7 +60,7 @@ func observe(next http.Handler, m *metrics.Metrics, logger *slog.Logger) http.Ha
 			elapsed := time.Since(start)
 			m.Requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
 			m.RequestDuration.WithLabelValues(route).Observe(elapsed.Seconds())
-			logger.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			logger.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
 				"route", route, "status", rec.status, "duration", elapsed)
 		}()
 		next.ServeHTTP(rec, r)

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,14 +15,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ariesexchange/aries/internal/accesstoken"
+	"github.com/ariesexchange/aries/internal/admin"
+	"github.com/ariesexchange/aries/internal/api"
 	"github.com/ariesexchange/aries/internal/authorize"
 	"github.com/ariesexchange/aries/internal/clientauth"
+	"github.com/ariesexchange/aries/internal/clientcenter"
 	"github.com/ariesexchange/aries/internal/discovery"
+	"github.com/ariesexchange/aries/internal/firstparty"
 	"github.com/ariesexchange/aries/internal/introspect"
 	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/metrics"
+	"github.com/ariesexchange/aries/internal/mfa"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/password"
+	"github.com/ariesexchange/aries/internal/ratelimit"
+	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/token"
@@ -30,8 +38,9 @@ import (
 // Derivation labels of the keys made from the root secret (secret.Master).
 // Changing one makes every stored hash or key of that kind unreadable.
 const (
-	PepperPurpose        = "secret-hash-pepper"
-	KeyEncryptionPurpose = "signing-key-encryption"
+	PepperPurpose         = "secret-hash-pepper"
+	KeyEncryptionPurpose  = "signing-key-encryption"
+	TOTPEncryptionPurpose = "totp-secret-encryption"
 )
 
 // Config is the server's behaviour that operators choose. DefaultConfig
@@ -46,6 +55,26 @@ type Config struct {
 	SessionTTL         time.Duration // browser session lifetime
 	Demo               bool          // mount /demo/callback, the demo clients' landing page
 	PasswordParams     password.Params
+	// Rate limits of DESIGN.md section 6, per category; RateLimitsOff
+	// turns every limit off (benchmarks).
+	RateLimits    ratelimit.Limits
+	RateLimitsOff bool
+	// SharedLimiter, when set (Redis, --redis), keeps the rate-limit
+	// counters every instance shares; while it fails, this instance
+	// enforces the limits on its own (ratelimit.Fallback). Nil: in-process
+	// limits only.
+	SharedLimiter ratelimit.Limiter
+	// Upstreams maps API route prefixes to the services that serve them
+	// (api.ParseUpstreams); a route without one answers 503.
+	Upstreams map[string]string
+	// RevocationInterval is how often the API polls for revoked tokens: a
+	// revoked access token stops working there within about this long.
+	RevocationInterval time.Duration
+	// MFAScopes need a second factor (step-up): a user without MFA cannot
+	// get them, and a browser session only while its last TOTP code is at
+	// most MFAMaxAge old. Bundles (trade, withdraw) are expanded.
+	MFAScopes []string
+	MFAMaxAge time.Duration
 }
 
 // DefaultConfig returns the defaults of DESIGN.md section 4.
@@ -57,6 +86,9 @@ func DefaultConfig() Config {
 		RefreshTokenMaxAge: 90 * 24 * time.Hour,
 		SessionTTL:         12 * time.Hour,
 		PasswordParams:     password.DefaultParams,
+		RateLimits:         ratelimit.DefaultLimits(),
+		RevocationInterval: api.DefaultRevocationInterval,
+		MFAMaxAge:          15 * time.Minute,
 	}
 }
 
@@ -78,8 +110,22 @@ func (c Config) Validate() error {
 	if c.RefreshTokenMaxAge < c.RefreshTokenTTL {
 		errs = append(errs, fmt.Errorf("refresh token maximum age %v is shorter than its idle lifetime %v", c.RefreshTokenMaxAge, c.RefreshTokenTTL))
 	}
+	for _, cat := range ratelimit.Categories {
+		if _, ok := c.RateLimits[cat]; !ok && !c.RateLimitsOff {
+			errs = append(errs, fmt.Errorf("rate limit category %q has no limit", cat))
+		}
+	}
+	if c.RevocationInterval <= 0 || c.RevocationInterval > time.Minute {
+		errs = append(errs, fmt.Errorf("revocation interval %v: must be above 0 and at most 1m", c.RevocationInterval))
+	}
 	if c.SessionTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("session lifetime %v: must be at least 1m", c.SessionTTL))
+	}
+	if _, err := scope.Expand(c.MFAScopes); err != nil {
+		errs = append(errs, fmt.Errorf("MFA scopes: %w", err))
+	}
+	if c.MFAMaxAge <= 0 {
+		errs = append(errs, fmt.Errorf("MFA maximum age %v: must be above 0", c.MFAMaxAge))
 	}
 	return errors.Join(errs...)
 }
@@ -91,6 +137,7 @@ type Server struct {
 	keys    *keys.Keyring
 	logger  *slog.Logger
 	Metrics *metrics.Metrics
+	api     *api.API
 }
 
 // New builds the server: it loads (or on first start creates) the signing
@@ -102,6 +149,8 @@ func New(ctx context.Context, cfg Config, st store.Store, master secret.Master, 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Every record logged with a request's context carries its id.
+	logger = slog.New(requestIDHandler{logger.Handler()})
 	now := time.Now
 	// Retired public keys stay published while tokens they signed can live.
 	ring, err := keys.Open(ctx, st, master.Derive(KeyEncryptionPurpose), cfg.AccessTokenTTL+2*time.Minute, now)
@@ -110,27 +159,84 @@ func New(ctx context.Context, cfg Config, st store.Store, master secret.Master, 
 	}
 	m := metrics.New()
 	hasher := secret.NewHasher(master.Derive(PepperPurpose))
-	clients := &clientauth.Authenticator{Store: st, Hasher: hasher}
+	clients := &clientauth.Authenticator{Store: st, Hasher: hasher, OnStoreError: func(ctx context.Context, err error) {
+		m.StoreErrors.Inc()
+		logger.ErrorContext(ctx, "client lookup failed", "err", err)
+	}}
 	minter := &accesstoken.Minter{Keys: ring, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL, Now: now}
+	// One policy for every limited route: the API's routes and the
+	// authentication endpoints (token, sign-in, first-party, MFA).
+	var limiter ratelimit.Limiter = ratelimit.NewMemory()
+	if cfg.SharedLimiter != nil {
+		limiter = &ratelimit.Fallback{Primary: cfg.SharedLimiter, Local: ratelimit.NewMemory(), Logger: logger,
+			OnStateChange: func(local bool) {
+				if local {
+					m.RateLimitFallback.Set(1)
+				} else {
+					m.RateLimitFallback.Set(0)
+				}
+			}}
+	}
+	limits := &ratelimit.Policy{Limiter: limiter, Limits: cfg.RateLimits, Disabled: cfg.RateLimitsOff, Now: now, Logger: logger,
+		OnLimited: func(c ratelimit.Category) { m.RateLimited.WithLabelValues(string(c)).Inc() }}
+	protected, err := api.New(ctx, api.Config{
+		Issuer: cfg.Issuer, Audience: cfg.Audience,
+		// The verifier asks again when a token names a key it does not
+		// know: another instance may sign with a key this one has not
+		// loaded yet (instances started together, a fresh rotation).
+		KeySet: func(ctx context.Context) ([]byte, error) {
+			if err := ring.Reload(ctx); err != nil {
+				logger.WarnContext(ctx, "reloading signing keys failed", "err", err)
+			}
+			return json.Marshal(ring.JWKS())
+		},
+		Store: st, Limits: limits, Upstreams: cfg.Upstreams,
+		RevocationInterval: cfg.RevocationInterval, AccessTokenTTL: cfg.AccessTokenTTL,
+		Now: now, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	second, err := mfa.New(st, hasher, master.Derive(TOTPEncryptionPurpose), now)
+	if err != nil {
+		return nil, err
+	}
+	mfaScopes, _ := scope.Expand(cfg.MFAScopes) // checked by Validate
+	stepUp := mfa.StepUp{Scopes: mfaScopes, MaxAge: cfg.MFAMaxAge}
+	passwords := password.NewHasher(cfg.PasswordParams)
 
 	mux := http.NewServeMux()
-	(&authorize.Handler{
-		Store: st, Hasher: hasher, Passwords: password.NewHasher(cfg.PasswordParams),
+	signIn := &authorize.Handler{
+		Store: st, Hasher: hasher, Passwords: passwords,
 		Issuer: cfg.Issuer, CodeTTL: cfg.CodeTTL, SessionTTL: cfg.SessionTTL, GrantTTL: cfg.RefreshTokenMaxAge,
+		MFA: second, StepUp: stepUp, RateLimit: limits,
 		Now: now, Logger: logger,
-	}).Register(mux)
+	}
+	signIn.Register(mux)
+	fp := &firstparty.Handler{
+		Store: st, Clients: clients, Passwords: passwords, MFA: second, StepUp: stepUp, RateLimit: limits,
+		Codes:  &authorize.CodeIssuer{Store: st, Hasher: hasher, CodeTTL: cfg.CodeTTL, GrantTTL: cfg.RefreshTokenMaxAge, Now: now},
+		Issuer: cfg.Issuer, Now: now, Logger: logger,
+	}
+	mux.Handle("POST /v1/oauth2/authorize", cors(http.HandlerFunc(fp.Authorize)))
+	mux.Handle("POST /v1/oauth2/mfa/verify", cors(http.HandlerFunc(fp.Verify)))
+	mux.Handle("OPTIONS /v1/oauth2/mfa/verify", cors(http.NotFoundHandler()))
 	mux.Handle("POST /v1/oauth2/token", cors(&token.Handler{
 		Store: st, Hasher: hasher, Clients: clients, Tokens: minter, RefreshTTL: cfg.RefreshTokenTTL,
-		Now: now, Logger: logger, Metrics: m,
+		Now: now, Logger: logger, Metrics: m, RateLimit: limits,
 	}))
 	ih := &introspect.Handler{Store: st, Hasher: hasher, Clients: clients, Tokens: minter, Now: now, Logger: logger}
 	mux.Handle("POST /v1/oauth2/revoke", cors(http.HandlerFunc(ih.Revoke)))
 	mux.Handle("POST /v1/oauth2/introspect", cors(http.HandlerFunc(ih.Introspect)))
 	mux.Handle("OPTIONS /v1/oauth2/{endpoint}", cors(http.NotFoundHandler()))
 	(&discovery.Handler{Issuer: cfg.Issuer, Keys: ring}).Register(mux)
+	(&clientcenter.Handler{Store: st, Hasher: hasher, Sessions: signIn, Issuer: cfg.Issuer, Now: now, Logger: logger}).Register(mux)
+	(&admin.Handler{Store: st, Hasher: hasher, Tokens: ih, Now: now, Logger: logger}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", readyz(st))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	protected.Register(mux) // the Aries API: internal/api/routes.go
 	if cfg.Demo {
 		mux.HandleFunc("GET /demo/callback", demoCallback(cfg.Issuer))
 	}
@@ -144,14 +250,17 @@ func New(ctx context.Context, cfg Config, st store.Store, master secret.Master, 
 		keys:    ring,
 		logger:  logger,
 		Metrics: m,
+		api:     protected,
 	}, nil
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Maintain runs until ctx ends: it picks up signing keys rotated by
-// `aries keys rotate` and deletes rows that can no longer be used.
+// `aries keys rotate`, deletes rows that can no longer be used, and keeps
+// the API's list of revoked tokens fresh.
 func (s *Server) Maintain(ctx context.Context) {
+	go s.api.Run(ctx)
 	reload := time.NewTicker(30 * time.Second)
 	cleanup := time.NewTicker(10 * time.Minute)
 	defer reload.Stop()

@@ -78,10 +78,13 @@ type SigningKey struct {
 
 // Session is a signed-in browser.
 type Session struct {
-	IDHash    string // hash of the cookie value
-	UserID    string
-	AuthTime  time.Time
-	AMR       []string // RFC 8176 methods: "pwd", "otp"
+	IDHash   string // hash of the cookie value
+	UserID   string
+	AuthTime time.Time
+	AMR      []string // RFC 8176 methods: "pwd", "otp"
+	// OTPTime is when the session last passed a second factor (a TOTP or
+	// recovery code); zero if never. Step-up scopes need it recent.
+	OTPTime   time.Time
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -198,6 +201,10 @@ type Store interface {
 	// redemption stored). Of any number of concurrent calls with one code,
 	// exactly one succeeds.
 	RedeemAuthCode(ctx context.Context, hash string, first RefreshToken, now time.Time) (AuthCode, error)
+	// AuthCode returns the code with hash if it is unused and unexpired at
+	// now, ErrNotFound otherwise. It changes nothing: the token endpoint's
+	// rate limit uses it to learn which user a code names.
+	AuthCode(ctx context.Context, hash string, now time.Time) (AuthCode, error)
 	// RotateRefreshToken marks the live refresh token oldHash of clientID
 	// used, stores next in the same grant and returns the grant, all in one
 	// transaction. Unknown, expired or other clients' tokens give
@@ -214,9 +221,14 @@ type Store interface {
 	// RevokeAccessToken records a revoked access token id until it expires.
 	RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error
 	AccessTokenRevoked(ctx context.Context, jti string) (bool, error)
+	// RevocationsSince returns what was revoked at or after since: access
+	// tokens, grants, and clients disabled or deleted (revocations.go).
+	// The time of an access token's revocation is the database's clock.
+	RevocationsSince(ctx context.Context, since time.Time) (Revocations, error)
 
 	// DeleteExpired removes rows that can no longer be used: expired codes,
-	// sessions, refresh tokens, grants and revoked-token records.
+	// sessions, refresh tokens, grants, MFA challenges and revoked-token
+	// records.
 	DeleteExpired(ctx context.Context, now time.Time) error
 
 	MFAStore    // mfa.go: TOTP enrollment, recovery codes, MFA challenges

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ariesexchange/aries/internal/accesstoken"
 	"github.com/ariesexchange/aries/internal/oauth"
+	"github.com/ariesexchange/aries/internal/registry"
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
@@ -73,7 +74,7 @@ func checkRedemption(ac store.AuthCode, client store.Client, redirectURI, verifi
 		// RFC 6749 section 4.1.3: required and identical when the
 		// authorization request carried one.
 		return oauth.Errorf(oauth.InvalidGrant, "redirect_uri must be the one of the authorization request")
-	case ac.RedirectURI == "" && redirectURI != "" && !slices.Contains(client.RedirectURIs, redirectURI):
+	case ac.RedirectURI == "" && redirectURI != "" && !registry.MatchRedirectURI(client.RedirectURIs, redirectURI):
 		// A first-party sign-in may omit it; one sent anyway must at
 		// least be registered.
 		return oauth.Errorf(oauth.InvalidGrant, "redirect_uri is not registered for this client")

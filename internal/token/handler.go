@@ -5,12 +5,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/ariesexchange/aries/internal/accesstoken"
 	"github.com/ariesexchange/aries/internal/clientauth"
 	"github.com/ariesexchange/aries/internal/metrics"
 	"github.com/ariesexchange/aries/internal/oauth"
+	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
 )
@@ -25,6 +27,9 @@ type Handler struct {
 	Now        func() time.Time
 	Logger     *slog.Logger
 	Metrics    *metrics.Metrics
+	// RateLimit, when set, charges every parsed request to the
+	// authentication category (DESIGN.md section 6) under limitKey.
+	RateLimit *ratelimit.Policy
 }
 
 // Response is the successful token response of RFC 6749 section 5.1.
@@ -51,8 +56,14 @@ type request struct {
 	now    time.Time
 }
 
+// errAnswered: the response is already written (a 429).
+var errAnswered = errors.New("token: response already written")
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp, err := h.serve(r.Context(), w, r)
+	if errors.Is(err, errAnswered) {
+		return
+	}
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -64,6 +75,10 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	params, oerr := oauth.ParseBody(w, r)
 	if oerr != nil {
 		return nil, oerr
+	}
+	if h.RateLimit != nil && !h.RateLimit.Disabled &&
+		!h.RateLimit.Allow(w, r, ratelimit.Authentication, h.limitKey(ctx, r, params)) {
+		return nil, errAnswered
 	}
 	grantType, oerr := params.Require("grant_type")
 	if oerr != nil {
@@ -118,4 +133,51 @@ func (h *Handler) mint(c accesstoken.Claims, refresh string) (*Response, error) 
 		RefreshToken: refresh,
 		Scope:        claims.Scope,
 	}, nil
+}
+
+// maxKeyedClientID bounds the client_id a rate-limit key is made of: real
+// ids are about 50 characters, and a key is kept in memory for a minute.
+const maxKeyedClientID = 100
+
+// limitKey is the authentication rate-limit key of a token request
+// (DESIGN.md section 6): the client it names plus the user its code or
+// refresh token belongs to, so that a backend redeeming and refreshing for
+// many users is not throttled as one; or, when it names no valid user (a
+// bad or spent code or refresh token, client_credentials), the client plus
+// the source address, so that guessing from one address is throttled. The
+// client is taken as named, before it is authenticated: a code or refresh
+// token counts only for the client it was issued to, so guessing secrets
+// with someone else's valid token spends that user's budget, never a fresh
+// one. Looking the user up is one indexed read, done before anything is
+// spent.
+func (h *Handler) limitKey(ctx context.Context, r *http.Request, p oauth.Params) string {
+	clientID := p["client_id"]
+	if user, _, ok := r.BasicAuth(); ok {
+		if id, err := url.QueryUnescape(user); err == nil {
+			clientID = id
+		}
+	}
+	if len(clientID) > maxKeyedClientID {
+		clientID = "(invalid)"
+	}
+	now := h.Now()
+	var userID string
+	switch p["grant_type"] {
+	case GrantAuthorizationCode, GrantCode:
+		if code := p["code"]; code != "" {
+			if ac, err := h.Store.AuthCode(ctx, h.Hasher.Hash(code), now); err == nil && ac.ClientID == clientID {
+				userID = ac.UserID
+			}
+		}
+	case GrantRefreshToken:
+		if rt := p["refresh_token"]; rt != "" {
+			if t, g, err := h.Store.RefreshTokenGrant(ctx, h.Hasher.Hash(rt), now); err == nil && t.ClientID == clientID {
+				userID = g.UserID
+			}
+		}
+	}
+	if userID != "" {
+		return "client=" + clientID + " user=" + userID
+	}
+	return "client=" + clientID + " addr=" + ratelimit.RemoteIP(r)
 }

@@ -3,7 +3,9 @@
 // cross-origin checks of HTML routes (Secure), and double-submit CSRF tokens
 // for forms (CSRF).
 //
-// Pages load nothing from other origins and run no script. Their
+// Pages load nothing from other origins and run no script, except that a
+// page may opt in (AllowScripts) to the embedded scripts under /assets/, as
+// the Client Center's secret page does for its copy button. Their
 // Content-Security-Policy allows forms to post only to Aries itself, widened
 // per response (AllowFormAction) to the registered redirect URI of an
 // authorization in progress, because Chromium applies form-action to the

@@ -2,12 +2,15 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -105,6 +108,23 @@ func Render(w http.ResponseWriter, status int, name string, data any) {
 // RenderError writes the error page.
 func RenderError(w http.ResponseWriter, status int, p ErrorPage) {
 	Render(w, status, PageError, p)
+}
+
+// ServerError logs err and shows a page that reveals nothing about it. What
+// fails behind a page is the store, and a store outage passes: 503 with
+// Retry-After, like the protocol endpoints. A browser that went away gets
+// nothing.
+func ServerError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, op string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	logger.ErrorContext(r.Context(), op, "err", err)
+	w.Header().Set("Retry-After", "1")
+	RenderError(w, http.StatusServiceUnavailable, ErrorPage{
+		Title:       "Something went wrong",
+		Code:        "server_error",
+		Description: "Aries could not complete your request. Please try again in a moment.",
+	})
 }
 
 // Assets serves the embedded stylesheet and icon under /assets/. Mount it at

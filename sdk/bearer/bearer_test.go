@@ -648,3 +648,93 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+func TestKeySetWithoutHTTP(t *testing.T) {
+	a := newAuthority(t)
+	var calls atomic.Int64
+	keySet := func(ctx context.Context) ([]byte, error) {
+		calls.Add(1)
+		rec := httptest.NewRecorder()
+		a.serveJWKS(rec, httptest.NewRequest("GET", "/", nil).WithContext(ctx))
+		return rec.Body.Bytes(), nil
+	}
+	clock := now
+	v, err := NewVerifier(Config{KeySet: keySet, Issuer: issuer, Audience: audience, Now: func() time.Time { return clock }, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 3 {
+		if _, err := v.Verify(ctx, sign(t, a.key("k1"), "k1", "at+jwt", validClaims())); err != nil {
+			t.Fatalf("token signed by a key of the KeySet: got %v, want it accepted", err)
+		}
+	}
+	if got := calls.Load(); got != 1 {
+		t.Errorf("got %d KeySet calls for three tokens, want 1 (cached)", got)
+	}
+	// Unknown key ids are bounded exactly as with HTTP.
+	for i := range 10 {
+		v.Verify(ctx, sign(t, newKey(t), fmt.Sprintf("forged-%d", i), "at+jwt", validClaims()))
+	}
+	if got := calls.Load(); got != 1 {
+		t.Errorf("got %d KeySet calls after forged key ids within MinRefreshInterval, want 1", got)
+	}
+	// A key added later is found by the refetch an unknown kid triggers.
+	clock = now.Add(DefaultMinRefreshInterval)
+	k2 := a.addKey(t, "k2")
+	if _, err := v.Verify(ctx, sign(t, k2, "k2", "at+jwt", validClaims())); err != nil {
+		t.Errorf("token signed by a key added to the KeySet: got %v, want it accepted", err)
+	}
+	if got := a.hits.Load(); got != 2 {
+		t.Errorf("got %d reads of the key set, want 2", got)
+	}
+}
+
+func TestRequireAny(t *testing.T) {
+	a := newAuthority(t)
+	v := a.verifier(t, func() time.Time { return now })
+	token := "Bearer " + sign(t, a.key("k1"), "k1", "at+jwt", validClaims()) // account:information order:information
+	tests := []struct {
+		scopes        []string
+		wantStatus    int
+		wantChallenge string
+	}{
+		{[]string{"account:information", "position:information"}, 200, ""},
+		{[]string{"position:information", "account:information"}, 200, ""},
+		{nil, 200, ""},
+		{[]string{"position:information", "funds:withdrawal"}, 403,
+			`Bearer realm="aries", error="insufficient_scope", error_description="the access token lacks one of the scopes position:information funds:withdrawal", scope="position:information funds:withdrawal"`},
+	}
+	for _, tt := range tests {
+		var got *Claims
+		h := v.RequireAny(tt.scopes...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got, _ = FromContext(r.Context())
+		}))
+		w := call(h, "/", token)
+		if w.Code != tt.wantStatus {
+			t.Errorf("RequireAny(%q): got status %d, want %d", tt.scopes, w.Code, tt.wantStatus)
+			continue
+		}
+		if challenge := w.Header().Get("WWW-Authenticate"); challenge != tt.wantChallenge {
+			t.Errorf("RequireAny(%q): got WWW-Authenticate %q, want %q", tt.scopes, challenge, tt.wantChallenge)
+		}
+		if (got != nil) != (tt.wantStatus == 200) {
+			t.Errorf("RequireAny(%q): handler ran = %t, want %t", tt.scopes, got != nil, tt.wantStatus == 200)
+		}
+	}
+}
+
+func TestUserID(t *testing.T) {
+	tests := []struct {
+		sub, clientID, want string
+	}{
+		{"usr_1", "aries_ci_app", "usr_1"},
+		{"aries_ci_app", "aries_ci_app", ""}, // client_credentials: the client acts as itself
+	}
+	for _, tt := range tests {
+		c := &Claims{Subject: tt.sub, ClientID: tt.clientID}
+		if got := c.UserID(); got != tt.want {
+			t.Errorf("UserID of sub %q client %q: got %q, want %q", tt.sub, tt.clientID, got, tt.want)
+		}
+	}
+}

@@ -10,13 +10,15 @@
 // within a small leeway. It caches the JWKS, refetches it when a token names
 // an unknown key (at most once per MinRefreshInterval, so forged key ids
 // cannot make it hammer the server) and refreshes it in the background when
-// the cache is older than RefreshInterval.
+// the cache is older than RefreshInterval. A service inside the
+// authorization server's own process sets Config.KeySet instead of JWKSURL
+// and reads the keys without a network call to itself.
 //
 // Verifier.Require is the middleware. It reads the token only from the
 // Authorization header (RFC 6750 section 2.1) and answers with the
 // WWW-Authenticate challenges of RFC 6750 section 3: 401 without a token or
 // with an invalid one, 403 insufficient_scope when the token lacks the
-// route's scope. The claims of an accepted token are in the request context
+// route's scope (RequireAny: every one of the route's scopes). The claims of an accepted token are in the request context
 // (FromContext).
 //
 // Access tokens are self-contained: unless Config.Revoked is set, a revoked

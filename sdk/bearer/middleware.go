@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -48,6 +49,17 @@ func FromContext(ctx context.Context) (*Claims, bool) {
 //
 // Each answer has a JSON body {"error","error_description"}.
 func (v *Verifier) Require(scope string) func(http.Handler) http.Handler {
+	if scope == "" {
+		return v.RequireAny()
+	}
+	return v.RequireAny(scope)
+}
+
+// RequireAny is Require for a route that any one of several scopes opens
+// (any valid token when none is given). The 403 challenge lists them all,
+// space-separated, in its scope attribute (RFC 6750 section 3).
+func (v *Verifier) RequireAny(scopes ...string) func(http.Handler) http.Handler {
+	want := strings.Join(scopes, " ")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw, problem := bearerToken(r)
@@ -70,8 +82,12 @@ func (v *Verifier) Require(scope string) func(http.Handler) http.Handler {
 				writeError(w, http.StatusServiceUnavailable, codeUnavailable, "access tokens cannot be verified right now")
 				return
 			}
-			if scope != "" && !c.HasScope(scope) {
-				v.challenge(w, http.StatusForbidden, codeInsufficientScope, "the access token lacks the scope "+scope, scope)
+			if len(scopes) > 0 && !slices.ContainsFunc(scopes, c.HasScope) {
+				what := "the scope " + want
+				if len(scopes) > 1 {
+					what = "one of the scopes " + want
+				}
+				v.challenge(w, http.StatusForbidden, codeInsufficientScope, "the access token lacks "+what, want)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), c)))

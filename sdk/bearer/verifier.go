@@ -28,11 +28,18 @@ const (
 // checked. Aries tokens are well under 1 KiB.
 const maxTokenSize = 8 << 10
 
-// Config configures a Verifier. JWKSURL, Issuer and Audience are required.
+// Config configures a Verifier. Issuer, Audience and one of JWKSURL and
+// KeySet are required.
 type Config struct {
 	// JWKSURL is the authorization server's key set, for example
 	// https://auth.example.com/.well-known/jwks.json.
 	JWKSURL string
+	// KeySet, when set, replaces fetching JWKSURL: it returns the JWKS
+	// document (RFC 7517 section 5) itself. A service running inside the
+	// authorization server's process uses it to read the keys without a
+	// network call to itself. It is called exactly when a fetch would be,
+	// with the same caching and the same bound on refetches.
+	KeySet func(ctx context.Context) ([]byte, error)
 	// Issuer must equal the token's "iss" exactly.
 	Issuer string
 	// Audience must be one of the token's "aud" values: the identifier
@@ -90,6 +97,15 @@ func (c *Claims) HasScope(s string) bool {
 	return slices.Contains(c.Scopes, s)
 }
 
+// UserID returns the user the token acts for, or "" when a client acts as
+// itself (client_credentials): Aries then sets "sub" to the client id.
+func (c *Claims) UserID() string {
+	if c.Subject == c.ClientID {
+		return ""
+	}
+	return c.Subject
+}
+
 // ErrInvalidToken matches (with errors.Is) every error of Verify that is the
 // token's fault: the caller should answer 401 invalid_token.
 var ErrInvalidToken = errors.New("bearer: invalid token")
@@ -138,8 +154,8 @@ type Verifier struct {
 // authorization server (as the sandbox in `aries serve` does). Call Refresh
 // to fetch eagerly.
 func NewVerifier(cfg Config) (*Verifier, error) {
-	if cfg.JWKSURL == "" || cfg.Issuer == "" || cfg.Audience == "" {
-		return nil, errors.New("bearer: Config needs JWKSURL, Issuer and Audience")
+	if (cfg.JWKSURL == "" && cfg.KeySet == nil) || cfg.Issuer == "" || cfg.Audience == "" {
+		return nil, errors.New("bearer: Config needs JWKSURL or KeySet, Issuer and Audience")
 	}
 	v := &Verifier{cfg: cfg}
 	if len(cfg.Algorithms) == 0 {

@@ -338,8 +338,9 @@ func (s *Store) AccessTokenRevoked(ctx context.Context, jti string) (bool, error
 
 // DeleteExpired removes what can no longer be used at now: expired grants
 // (with their codes and refresh tokens), grants whose code expired unused,
-// expired codes, refresh tokens, sessions and revoked-token records. Used
-// refresh tokens that have not expired stay, so a replay is still caught.
+// expired codes, refresh tokens, sessions, MFA challenges and revoked-token
+// records. Used refresh tokens that have not expired stay, so a replay is
+// still caught.
 // Revoked grants stay until they expire, so Grant keeps reporting them
 // revoked. Each statement commits on its own: the cleanup holds the write
 // lock briefly, never for the whole sweep.
@@ -352,6 +353,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM auth_codes WHERE expires_at <= ?`,
 		`DELETE FROM refresh_tokens WHERE expires_at <= ?`,
 		`DELETE FROM sessions WHERE expires_at <= ?`,
+		`DELETE FROM mfa_challenges WHERE expires_at <= ?`,
 		`DELETE FROM revoked_access_tokens WHERE expires_at <= ?`,
 	} {
 		if _, err := s.exec(ctx, q, at); err != nil {

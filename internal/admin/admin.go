@@ -1,0 +1,197 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ariesexchange/aries/internal/introspect"
+	"github.com/ariesexchange/aries/internal/oauth"
+	"github.com/ariesexchange/aries/internal/scope"
+	"github.com/ariesexchange/aries/internal/secret"
+	"github.com/ariesexchange/aries/internal/store"
+)
+
+// Tokens decides whether an access token is live. *introspect.Handler is
+// the implementation.
+type Tokens interface {
+	Check(ctx context.Context, token string) (introspect.Response, error)
+}
+
+// Handler serves the admin API. Set its fields, then call Register once.
+type Handler struct {
+	Store  store.Store
+	Hasher *secret.Hasher // hashes new client secrets
+	Tokens Tokens
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// maxBody bounds a request body; a client's JSON is well under 8 KiB.
+const maxBody = 64 << 10
+
+// Error codes of RFC 6750 section 3.1 and of this API.
+const (
+	errInvalidToken      = "invalid_token"
+	errInsufficientScope = "insufficient_scope"
+	errNotFound          = "not_found"
+)
+
+// adminFunc is a route that runs for an authenticated administrator.
+type adminFunc func(w http.ResponseWriter, r *http.Request, admin store.User)
+
+// Register fills in defaults and mounts the routes listed in the package
+// documentation on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	if h.Now == nil {
+		h.Now = time.Now
+	}
+	if h.Logger == nil {
+		h.Logger = slog.New(slog.DiscardHandler)
+	}
+	mux.Handle("GET /admin/v1/clients", h.authorized(h.list))
+	mux.Handle("POST /admin/v1/clients", h.authorized(h.create))
+	mux.Handle("GET /admin/v1/clients/{id}", h.authorized(h.withClient(h.get)))
+	mux.Handle("PATCH /admin/v1/clients/{id}", h.authorized(h.withClient(h.update)))
+	mux.Handle("DELETE /admin/v1/clients/{id}", h.authorized(h.withClient(h.delete)))
+	mux.Handle("POST /admin/v1/clients/{id}/secret", h.authorized(h.withClient(h.rotate)))
+	mux.Handle("POST /admin/v1/clients/{id}/disable", h.authorized(h.withClient(h.setDisabled(true))))
+	mux.Handle("POST /admin/v1/clients/{id}/enable", h.authorized(h.withClient(h.setDisabled(false))))
+}
+
+// authorized lets a request through only with a live access token that
+// carries the admin scope and belongs to a current administrator.
+func (h *Handler) authorized(next adminFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, problem := bearerToken(r)
+		switch {
+		case problem != "":
+			challenge(w, http.StatusBadRequest, oauth.InvalidRequest, problem)
+			return
+		case tok == "":
+			challenge(w, http.StatusUnauthorized, "", "send an access token with the admin scope: Authorization: Bearer TOKEN")
+			return
+		}
+		ctx := r.Context()
+		resp, err := h.Tokens.Check(ctx, tok)
+		if err != nil {
+			h.serverError(w, r, "check token", err)
+			return
+		}
+		if !resp.Active || resp.TokenType != "Bearer" {
+			challenge(w, http.StatusUnauthorized, errInvalidToken, "the access token is invalid, expired or revoked")
+			return
+		}
+		if !scopeHas(resp.Scope, scope.Admin) {
+			challenge(w, http.StatusForbidden, errInsufficientScope, "this API needs a token with the admin scope")
+			return
+		}
+		u, err := h.Store.UserByID(ctx, resp.Subject)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			h.serverError(w, r, "token user", err)
+			return
+		}
+		if err != nil || !u.Admin {
+			challenge(w, http.StatusForbidden, errInsufficientScope, "the token's user is not an administrator")
+			return
+		}
+		next(w, r, u)
+	})
+}
+
+// bearerToken reads the token of the Authorization header (RFC 6750
+// section 2.1). Other ways of sending it (form body, query) are not
+// accepted: they leak into logs and histories.
+func bearerToken(r *http.Request) (tok, problem string) {
+	if r.URL.Query().Has("access_token") {
+		return "", "access tokens are accepted only in the Authorization header"
+	}
+	values := r.Header.Values("Authorization")
+	if len(values) == 0 {
+		return "", ""
+	}
+	if len(values) > 1 {
+		return "", "send one Authorization header"
+	}
+	scheme, tok, _ := strings.Cut(values[0], " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", "" // another scheme: no bearer credentials at all
+	}
+	tok = strings.TrimSpace(tok)
+	if tok == "" {
+		return "", "the Authorization header has no token"
+	}
+	return tok, ""
+}
+
+// challenge writes an RFC 6750 section 3 error: the WWW-Authenticate
+// challenge and the same error as JSON. Without a code the challenge is the
+// bare realm, as section 3.1 asks when the request carried no token; the
+// body then says invalid_token, as package bearer does. Descriptions are
+// fixed ASCII strings of this package, safe inside the quoted header value.
+func challenge(w http.ResponseWriter, status int, code, description string) {
+	v := `Bearer realm="aries"`
+	if code != "" {
+		v += fmt.Sprintf(`, error="%s", error_description="%s"`, code, description)
+	}
+	if code == errInsufficientScope {
+		v += `, scope="admin"`
+	}
+	w.Header().Set("WWW-Authenticate", v)
+	if code == "" {
+		code = errInvalidToken
+	}
+	oauth.Write(w, &oauth.Error{Code: code, Description: description, Status: status})
+}
+
+func scopeHas(scopes, want string) bool {
+	for _, s := range strings.Fields(scopes) {
+		if s == want {
+			return true
+		}
+	}
+	return false
+}
+
+// decode reads a JSON body into v: application/json only, bounded, no
+// unknown fields, exactly one value.
+func decode(w http.ResponseWriter, r *http.Request, v any) *oauth.Error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return &oauth.Error{Code: oauth.InvalidRequest, Description: "the body must be application/json", Status: http.StatusUnsupportedMediaType}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &oauth.Error{Code: oauth.InvalidRequest, Description: fmt.Sprintf("the body is larger than %d bytes", maxBody), Status: http.StatusRequestEntityTooLarge}
+		}
+		return oauth.Errorf(oauth.InvalidRequest, "the body is not valid JSON for this request: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return oauth.Errorf(oauth.InvalidRequest, "the body must hold one JSON object")
+	}
+	return nil
+}
+
+func (h *Handler) notFound(w http.ResponseWriter) {
+	oauth.Write(w, &oauth.Error{Code: errNotFound, Description: "no such client", Status: http.StatusNotFound})
+}
+
+// serverError logs err (the store is unreachable) and answers 503, with
+// Retry-After, without details.
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, op string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	h.Logger.ErrorContext(r.Context(), op, "err", err)
+	oauth.Write(w, &oauth.Error{Code: oauth.ServerError, Description: "the request could not be completed; try again", Status: http.StatusServiceUnavailable})
+}

@@ -1,0 +1,26 @@
+// Package admin owns the admin API: JSON under /admin/v1/ for managing
+// every OAuth client, with the operations the Client Center offers an
+// administrator (list, get, create, update including first_party, rotate
+// the secret, disable, enable, delete).
+//
+// Callers present an Aries access token as a bearer token (RFC 6750 section
+// 2.1, Authorization header only). The token is checked in-process exactly
+// as introspection checks it (signature, expiry, revoked jti, revoked
+// grant, disabled client), then it must carry the scope admin and belong
+// to a user who is an administrator now: an admin flag taken away ends the
+// access of tokens already issued. Failures follow RFC 6750 section 3: no
+// token is 401 with a bare Bearer challenge, a bad token 401
+// invalid_token, a good token without the right 403 insufficient_scope.
+// Error bodies are JSON {"error","error_description"}.
+//
+// Routes mounted by Register:
+//
+//	GET    /admin/v1/clients               {"clients":[client...]}
+//	POST   /admin/v1/clients               create; 201 client with client_secret (confidential)
+//	GET    /admin/v1/clients/{id}          client
+//	PATCH  /admin/v1/clients/{id}          name, redirect_uris, scopes, first_party; client
+//	DELETE /admin/v1/clients/{id}          204
+//	POST   /admin/v1/clients/{id}/secret   client with its new client_secret
+//	POST   /admin/v1/clients/{id}/disable  client (every token it held is revoked)
+//	POST   /admin/v1/clients/{id}/enable   client
+package admin

@@ -1,0 +1,63 @@
+package authorize
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/ariesexchange/aries/internal/oauth"
+	"github.com/ariesexchange/aries/internal/scope"
+	"github.com/ariesexchange/aries/internal/store"
+)
+
+// The rules below apply to every way of asking for a code: the browser's
+// authorization request and the first-party sign-in.
+
+// ParseScopes validates a scope parameter for client (RFC 6749 section
+// 3.3): every name a known scope or bundle, bundles expanded, each scope
+// enabled on the client. It returns canonical names in table order.
+func ParseScopes(param string, client store.Client) ([]string, *oauth.Error) {
+	if strings.TrimSpace(param) == "" {
+		return nil, oauth.Errorf(oauth.InvalidScope, "scope is missing")
+	}
+	for _, name := range strings.Fields(param) {
+		if _, bundle := scope.Bundles[name]; !bundle && !scope.Known(name) {
+			return nil, oauth.Errorf(oauth.InvalidScope, "unknown scope: %s", name)
+		}
+	}
+	scopes, err := scope.Parse(param)
+	if err != nil {
+		return nil, oauth.Errorf(oauth.InvalidScope, "%v", err)
+	}
+	for _, s := range scopes {
+		if !slices.Contains(client.Scopes, s) {
+			return nil, oauth.Errorf(oauth.InvalidScope, "scope %s is not enabled for this client", s)
+		}
+	}
+	return scopes, nil
+}
+
+// CheckPKCE validates a PKCE challenge (RFC 7636 section 4.3) for client:
+// required from public clients, S256 only (a challenge intercepted in the
+// browser must not reveal the verifier), 43 base64url characters.
+func CheckPKCE(challenge, method string, client store.Client) *oauth.Error {
+	switch {
+	case challenge == "" && client.Type == store.Public:
+		return oauth.Errorf(oauth.InvalidRequest, "public clients must send code_challenge with code_challenge_method=S256")
+	case challenge == "" && method != "":
+		return oauth.Errorf(oauth.InvalidRequest, "code_challenge_method was sent without code_challenge")
+	case challenge != "" && method != "S256":
+		return oauth.Errorf(oauth.InvalidRequest, "code_challenge_method must be S256")
+	case challenge != "" && !validChallenge(challenge):
+		return oauth.Errorf(oauth.InvalidRequest, "code_challenge must be 43 base64url characters")
+	}
+	return nil
+}
+
+// CheckUser applies the rules that depend on who signed in: the admin scope
+// is granted only to administrators.
+func CheckUser(scopes []string, u store.User) *oauth.Error {
+	if slices.Contains(scopes, scope.Admin) && !u.Admin {
+		return oauth.Errorf(oauth.AccessDenied, "the admin scope is granted only to administrators")
+	}
+	return nil
+}

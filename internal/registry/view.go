@@ -1,0 +1,41 @@
+package registry
+
+import (
+	"time"
+
+	"github.com/ariesexchange/aries/internal/store"
+)
+
+// ClientView is the JSON form of a client, the same for the CLI
+// (`aries clients show --json`, DESIGN.md section 2) and the admin API.
+// client_secret appears only in the answer that made the secret.
+type ClientView struct {
+	ClientID     string    `json:"client_id"`
+	ClientSecret string    `json:"client_secret,omitempty"`
+	Name         string    `json:"name"`
+	Type         string    `json:"type"`
+	FirstParty   bool      `json:"first_party"`
+	RedirectURIs []string  `json:"redirect_uris"`
+	Scopes       []string  `json:"scopes"`
+	Disabled     bool      `json:"disabled"`
+	OwnerID      string    `json:"owner_id,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// View renders c, with clientSecret when it was just made.
+func View(c store.Client, clientSecret string) ClientView {
+	return ClientView{
+		ClientID: c.ID, ClientSecret: clientSecret, Name: c.Name, Type: string(c.Type),
+		FirstParty: c.FirstParty, RedirectURIs: nonNil(c.RedirectURIs), Scopes: nonNil(c.Scopes),
+		Disabled: c.Disabled, OwnerID: c.OwnerID, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+	}
+}
+
+// nonNil keeps empty lists as [] rather than null in JSON.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

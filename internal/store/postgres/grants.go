@@ -1,0 +1,332 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/ariesexchange/aries/internal/store"
+)
+
+// The single-use rules below are decided by conditional UPDATEs ("... AND
+// used_at IS NULL"). Under READ COMMITTED, a second transaction updating the
+// same row waits for the first to commit, then re-evaluates its WHERE clause
+// on the committed row: it no longer matches, so exactly one transaction
+// wins, whichever instance it runs on.
+
+const grantColumns = `id, client_id, user_id, scopes, auth_time, amr, created_at, expires_at, revoked_at`
+
+func scanGrant(row pgx.Row) (store.Grant, error) {
+	var g store.Grant
+	var authTime, created, expires, revoked pgtype.Timestamptz
+	err := row.Scan(&g.ID, &g.ClientID, &g.UserID, &g.Scopes, &authTime, &g.AMR, &created, &expires, &revoked)
+	if err != nil {
+		return store.Grant{}, err
+	}
+	g.AuthTime, g.CreatedAt, g.ExpiresAt, g.RevokedAt = fromTS(authTime), fromTS(created), fromTS(expires), fromTS(revoked)
+	g.Scopes, g.AMR = fromList(g.Scopes), fromList(g.AMR)
+	return g, nil
+}
+
+const codeColumns = `hash, grant_id, client_id, user_id, redirect_uri, scopes, code_challenge,
+	code_challenge_method, auth_time, amr, created_at, expires_at, used_at`
+
+func scanCode(row pgx.Row) (store.AuthCode, error) {
+	var c store.AuthCode
+	var authTime, created, expires, used pgtype.Timestamptz
+	err := row.Scan(&c.Hash, &c.GrantID, &c.ClientID, &c.UserID, &c.RedirectURI, &c.Scopes,
+		&c.CodeChallenge, &c.CodeChallengeMethod, &authTime, &c.AMR, &created, &expires, &used)
+	if err != nil {
+		return store.AuthCode{}, err
+	}
+	c.AuthTime, c.CreatedAt, c.ExpiresAt, c.UsedAt = fromTS(authTime), fromTS(created), fromTS(expires), fromTS(used)
+	c.Scopes, c.AMR = fromList(c.Scopes), fromList(c.AMR)
+	return c, nil
+}
+
+const refreshColumns = `hash, grant_id, client_id, created_at, expires_at, used_at`
+
+// CreateAuthCode stores grant g and code c (whose GrantID must be g.ID) in
+// one transaction; ErrConflict if the code hash or grant id is taken.
+func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode, g store.Grant) error {
+	if c.GrantID != g.ID {
+		return fmt.Errorf("postgres: create auth code: code names grant %q, got grant %q", c.GrantID, g.ID)
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx,
+			`INSERT INTO grants (`+grantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			g.ID, g.ClientID, g.UserID, list(g.Scopes), ts(g.AuthTime), list(g.AMR),
+			ts(g.CreatedAt), ts(g.ExpiresAt), ts(g.RevokedAt))
+		if err != nil {
+			return dbErr("create grant", err)
+		}
+		_, err = tx.Exec(ctx,
+			`INSERT INTO auth_codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			c.Hash, c.GrantID, c.ClientID, c.UserID, c.RedirectURI, list(c.Scopes), c.CodeChallenge,
+			c.CodeChallengeMethod, ts(c.AuthTime), list(c.AMR), ts(c.CreatedAt), ts(c.ExpiresAt), ts(c.UsedAt))
+		return dbErr("create auth code", err)
+	})
+}
+
+// AuthCode returns the unused, unexpired code with hash, or ErrNotFound. It
+// reads only.
+func (s *Store) AuthCode(ctx context.Context, hash string, now time.Time) (store.AuthCode, error) {
+	c, err := scanCode(s.pool.QueryRow(ctx,
+		`SELECT `+codeColumns+` FROM auth_codes WHERE hash = $1 AND used_at IS NULL AND expires_at > $2`,
+		hash, ts(now)))
+	return c, dbErr("auth code", err)
+}
+
+// RedeemAuthCode marks the code used at now and stores first as the first
+// refresh token of its grant, in one transaction, and returns the code (RFC
+// 6749 section 4.1.2: a code is used once). Doing both in one transaction
+// means the winner of a race on one code has its token before any loser can
+// see the code used: a reuse can then only revoke it, never leave the winner
+// with a consumed code and no token. first.GrantID and first.ClientID are
+// ignored: the token joins the code's grant and client. first.CreatedAt
+// defaults to now; first.ExpiresAt is clamped to the grant's ExpiresAt.
+//
+// Unknown or expired codes give ErrNotFound; a code whose grant was revoked
+// before it was redeemed (client disabled, consent withdrawn) gives
+// ErrRevoked; a taken refresh token hash gives ErrConflict. In all of these
+// nothing is written. A code already used gives ErrCodeReused, and its grant
+// is revoked in the same transaction (RFC 6749 section 10.5, RFC 9700
+// section 4.2.4), so the tokens the first redemption issued die with it.
+func (s *Store) RedeemAuthCode(ctx context.Context, hash string, first store.RefreshToken, now time.Time) (store.AuthCode, error) {
+	if first.Hash == "" {
+		return store.AuthCode{}, errors.New("postgres: redeem auth code: empty refresh token hash")
+	}
+	created := first.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	var code store.AuthCode
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		c, err := scanCode(tx.QueryRow(ctx,
+			`UPDATE auth_codes SET used_at = $1
+			  WHERE hash = $2 AND used_at IS NULL AND expires_at > $1
+			    AND EXISTS (SELECT 1 FROM grants g
+			                 WHERE g.id = auth_codes.grant_id AND g.revoked_at IS NULL)
+			 RETURNING `+codeColumns,
+			ts(now), hash))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return whyNotRedeemed(ctx, tx, hash, now)
+		}
+		if err != nil {
+			return dbErr("redeem auth code", err)
+		}
+
+		// A taken hash fails here, and the error rolls back the UPDATE:
+		// the code stays redeemable.
+		_, err = tx.Exec(ctx,
+			`INSERT INTO refresh_tokens (`+refreshColumns+`)
+			 SELECT $1::text, g.id, g.client_id, $2::timestamptz, LEAST(COALESCE($3::timestamptz, g.expires_at), g.expires_at), NULL
+			   FROM grants g WHERE g.id = $4`,
+			first.Hash, ts(created), ts(first.ExpiresAt), c.GrantID)
+		if err != nil {
+			return dbErr("redeem auth code: store refresh token", err)
+		}
+		code = c
+		return nil
+	}, store.ErrCodeReused)
+	if err != nil {
+		return store.AuthCode{}, err
+	}
+	return code, nil
+}
+
+// whyNotRedeemed classifies a code the redeeming UPDATE did not match,
+// revoking its grant if it had already been used. Its SELECT is a new
+// statement, so under READ COMMITTED it sees what the winner committed.
+func whyNotRedeemed(ctx context.Context, tx pgx.Tx, hash string, now time.Time) error {
+	var grantID string
+	var used, expires pgtype.Timestamptz
+	err := tx.QueryRow(ctx,
+		`SELECT grant_id, used_at, expires_at FROM auth_codes WHERE hash = $1`,
+		hash).Scan(&grantID, &used, &expires)
+	if err != nil {
+		return dbErr("redeem auth code", err)
+	}
+	switch {
+	case used.Valid:
+		if err := revokeGrant(ctx, tx, grantID, now); err != nil {
+			return err
+		}
+		return store.ErrCodeReused
+	case !fromTS(expires).After(now.Truncate(time.Millisecond)):
+		return store.ErrNotFound
+	default:
+		// Live and unused, so the UPDATE failed on the grant.
+		return store.ErrRevoked
+	}
+}
+
+// revokeGrant sets revoked_at unless the grant is already revoked, so the
+// first revocation time is the one kept.
+func revokeGrant(ctx context.Context, tx pgx.Tx, id string, now time.Time) error {
+	_, err := tx.Exec(ctx,
+		`UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, ts(now), id)
+	return dbErr("revoke grant", err)
+}
+
+// RotateRefreshToken marks refresh token oldHash of clientID used at now,
+// stores next in the same grant and returns the grant, in one transaction
+// (RFC 9700 section 4.14.2: refresh token rotation). next.GrantID and
+// next.ClientID are ignored: the new token joins the old one's grant and
+// client. next.CreatedAt defaults to now; next.ExpiresAt is clamped to the
+// grant's ExpiresAt.
+//
+// A token that is unknown, expired or another client's gives ErrNotFound and
+// is left as it was. A token of a revoked or expired grant gives ErrRevoked.
+// A token already rotated gives ErrRefreshReplayed, and its grant is revoked
+// in the same transaction, so the whole family dies.
+func (s *Store) RotateRefreshToken(ctx context.Context, clientID, oldHash string, next store.RefreshToken, now time.Time) (store.Grant, error) {
+	var grant store.Grant
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var grantID string
+		err := tx.QueryRow(ctx,
+			`UPDATE refresh_tokens SET used_at = $1
+			  WHERE hash = $2 AND client_id = $3 AND used_at IS NULL AND expires_at > $1
+			    AND EXISTS (SELECT 1 FROM grants g
+			                 WHERE g.id = refresh_tokens.grant_id
+			                   AND g.revoked_at IS NULL AND g.expires_at > $1)
+			 RETURNING grant_id`,
+			ts(now), oldHash, clientID).Scan(&grantID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return whyNotRotated(ctx, tx, clientID, oldHash, now)
+		}
+		if err != nil {
+			return dbErr("rotate refresh token", err)
+		}
+
+		g, err := scanGrant(tx.QueryRow(ctx,
+			`SELECT `+grantColumns+` FROM grants WHERE id = $1`, grantID))
+		if err != nil {
+			return dbErr("rotate refresh token", err)
+		}
+		created := next.CreatedAt
+		if created.IsZero() {
+			created = now
+		}
+		expires := next.ExpiresAt
+		if expires.IsZero() || expires.After(g.ExpiresAt) {
+			expires = g.ExpiresAt
+		}
+		_, err = tx.Exec(ctx,
+			`INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES ($1, $2, $3, $4, $5, NULL)`,
+			next.Hash, g.ID, clientID, ts(created), ts(expires))
+		if err != nil {
+			return dbErr("rotate refresh token", err)
+		}
+		grant = g
+		return nil
+	}, store.ErrRefreshReplayed)
+	if err != nil {
+		return store.Grant{}, err
+	}
+	return grant, nil
+}
+
+// whyNotRotated classifies a refresh token the rotating UPDATE did not match,
+// revoking its grant if it is a replay.
+func whyNotRotated(ctx context.Context, tx pgx.Tx, clientID, hash string, now time.Time) error {
+	var grantID, owner string
+	var used, grantRevoked, expires, grantExpires pgtype.Timestamptz
+	err := tx.QueryRow(ctx,
+		`SELECT t.grant_id, t.client_id, t.used_at, t.expires_at, g.revoked_at, g.expires_at
+		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
+		  WHERE t.hash = $1`, hash).Scan(&grantID, &owner, &used, &expires, &grantRevoked, &grantExpires)
+	if err != nil {
+		return dbErr("rotate refresh token", err)
+	}
+	switch {
+	case owner != clientID:
+		// Another client's token: not this caller's to consume or revoke.
+		return store.ErrNotFound
+	case used.Valid:
+		if err := revokeGrant(ctx, tx, grantID, now); err != nil {
+			return err
+		}
+		return store.ErrRefreshReplayed
+	case !fromTS(expires).After(now.Truncate(time.Millisecond)):
+		return store.ErrNotFound
+	default:
+		return store.ErrRevoked
+	}
+}
+
+// RefreshTokenGrant returns a refresh token that is still usable at now and
+// its grant. A token unknown, already rotated or expired gives ErrNotFound; a
+// token whose grant is revoked or expired gives ErrRevoked.
+func (s *Store) RefreshTokenGrant(ctx context.Context, hash string, now time.Time) (store.RefreshToken, store.Grant, error) {
+	var t store.RefreshToken
+	var tCreated, tExpires, tUsed pgtype.Timestamptz
+	var g store.Grant
+	var authTime, gCreated, gExpires, gRevoked pgtype.Timestamptz
+	err := s.pool.QueryRow(ctx,
+		`SELECT t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at, t.used_at,
+		        g.id, g.client_id, g.user_id, g.scopes, g.auth_time, g.amr, g.created_at, g.expires_at, g.revoked_at
+		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
+		  WHERE t.hash = $1`, hash).Scan(
+		&t.Hash, &t.GrantID, &t.ClientID, &tCreated, &tExpires, &tUsed,
+		&g.ID, &g.ClientID, &g.UserID, &g.Scopes, &authTime, &g.AMR, &gCreated, &gExpires, &gRevoked)
+	if err != nil {
+		return store.RefreshToken{}, store.Grant{}, dbErr("refresh token grant", err)
+	}
+	t.CreatedAt, t.ExpiresAt, t.UsedAt = fromTS(tCreated), fromTS(tExpires), fromTS(tUsed)
+	g.AuthTime, g.CreatedAt, g.ExpiresAt, g.RevokedAt = fromTS(authTime), fromTS(gCreated), fromTS(gExpires), fromTS(gRevoked)
+	g.Scopes, g.AMR = fromList(g.Scopes), fromList(g.AMR)
+	at := now.Truncate(time.Millisecond)
+	switch {
+	case !t.UsedAt.IsZero() || !at.Before(t.ExpiresAt):
+		return store.RefreshToken{}, store.Grant{}, store.ErrNotFound
+	case !g.RevokedAt.IsZero() || !at.Before(g.ExpiresAt):
+		return store.RefreshToken{}, store.Grant{}, store.ErrRevoked
+	}
+	return t, g, nil
+}
+
+// Grant returns the grant with id, revoked or not, or ErrNotFound.
+func (s *Store) Grant(ctx context.Context, id string) (store.Grant, error) {
+	g, err := scanGrant(s.pool.QueryRow(ctx,
+		`SELECT `+grantColumns+` FROM grants WHERE id = $1`, id))
+	return g, dbErr("grant", err)
+}
+
+// RevokeGrant revokes grant id at now; a grant already revoked keeps its
+// first revocation time. ErrNotFound if there is no such grant.
+func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time) error {
+	tag, err := s.pool.Exec(ctx,
+		`UPDATE grants SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, ts(now), id)
+	return mustAffect("revoke grant", tag, err)
+}
+
+// DeleteExpired removes what can no longer be used at now: expired grants
+// (with their codes and refresh tokens), grants whose code expired unused,
+// expired codes, refresh tokens, sessions, MFA challenges and revoked-token
+// records. Used refresh tokens that have not expired stay, so a replay is
+// still caught. Revoked grants stay until they expire, so Grant keeps
+// reporting them revoked. Each statement commits on its own, so the sweep
+// never holds many row locks at once.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
+	at := ts(now)
+	for _, q := range []string{
+		`DELETE FROM grants WHERE expires_at <= $1`,
+		`DELETE FROM grants WHERE id IN (
+		     SELECT grant_id FROM auth_codes WHERE used_at IS NULL AND expires_at <= $1)`,
+		`DELETE FROM auth_codes WHERE expires_at <= $1`,
+		`DELETE FROM refresh_tokens WHERE expires_at <= $1`,
+		`DELETE FROM sessions WHERE expires_at <= $1`,
+		`DELETE FROM mfa_challenges WHERE expires_at <= $1`,
+		`DELETE FROM revoked_access_tokens WHERE expires_at <= $1`,
+	} {
+		if _, err := s.pool.Exec(ctx, q, at); err != nil {
+			return dbErr("delete expired", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package protocol
+
+// Paths of the authorization server's endpoints. The authorization endpoint
+// is served on the host of the hosted pages (https://app.aries.com in
+// production), every other one on the API host (https://api.aries.com).
+const (
+	AuthorizePath           = "/oauth2/authorize"     // RFC 6749 section 3.1, browser
+	TokenPath               = "/v1/oauth2/token"      // RFC 6749 section 3.2
+	RevokePath              = "/v1/oauth2/revoke"     // RFC 7009
+	IntrospectPath          = "/v1/oauth2/introspect" // RFC 7662
+	FirstPartyAuthorizePath = "/v1/oauth2/authorize"  // first-party sign-in, JSON
+	MFAVerifyPath           = "/v1/oauth2/mfa/verify"
+)
+
+// Grant types of the token endpoint. GrantCode is the spelling of the Aries
+// guide; the server accepts both it and RFC 6749's authorization_code.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantCode              = "code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+)
+
+// Error codes the Aries endpoints answer with: RFC 6749 section 5.2 and
+// section 4.1.2.1, RFC 6750 section 3.1, RFC 7009 section 2.2.1, and the
+// Aries additions.
+const (
+	ErrInvalidRequest            = "invalid_request"
+	ErrInvalidClient             = "invalid_client"
+	ErrInvalidGrant              = "invalid_grant"
+	ErrUnauthorizedClient        = "unauthorized_client"
+	ErrUnsupportedGrantType      = "unsupported_grant_type"
+	ErrInvalidScope              = "invalid_scope"
+	ErrAccessDenied              = "access_denied"
+	ErrServerError               = "server_error"
+	ErrInvalidToken              = "invalid_token"
+	ErrInsufficientScope         = "insufficient_scope"
+	ErrInsufficientAuthorization = "insufficient_authorization"
+	ErrInvalidMFACode            = "invalid_mfa_code"
+	ErrRateLimited               = "rate_limited"
+)
+
+// TokenResponse is the successful answer of the token endpoint (RFC 6749
+// section 5.1). Scope is always present and lists the granted scopes with
+// the coarse bundles (read, trade, withdraw) expanded.
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope"`
+}
+
+// ErrorResponse is the error body of every Aries endpoint (RFC 6749 section
+// 5.2). The first-party authorization endpoint adds MFARequired,
+// SessionToken and ExpiresIn to its insufficient_authorization answer.
+type ErrorResponse struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description,omitempty"`
+	MFARequired      bool   `json:"mfa_required,omitempty"`
+	SessionToken     string `json:"session_token,omitempty"`
+	ExpiresIn        int64  `json:"expires_in,omitempty"`
+}
+
+// AuthorizeRequest is the JSON body of POST /v1/oauth2/authorize, the
+// first-party sign-in of clients registered with --first-party. The client
+// authenticates as at the token endpoint (ClientSecret when confidential);
+// a public client binds the code to its verifier with CodeChallenge (S256,
+// RFC 7636 section 4.3).
+type AuthorizeRequest struct {
+	ClientID            string `json:"client_id"`
+	ClientSecret        string `json:"client_secret,omitempty"`
+	Email               string `json:"email"`
+	Password            string `json:"password"`
+	Scope               string `json:"scope,omitempty"`
+	RedirectURI         string `json:"redirect_uri,omitempty"`
+	CodeChallenge       string `json:"code_challenge,omitempty"`
+	CodeChallengeMethod string `json:"code_challenge_method,omitempty"`
+}
+
+// AuthorizeResponse is the 200 answer of the first-party authorization and
+// MFA verification endpoints: an authorization code, exchanged at the token
+// endpoint like one from the browser flow.
+type AuthorizeResponse struct {
+	AuthorizationCode string `json:"authorization_code"`
+}
+
+// MFAVerifyRequest is the JSON body of POST /v1/oauth2/mfa/verify: the
+// 6-digit TOTP code and the session token of the 403 mfa_required answer,
+// with client authentication.
+type MFAVerifyRequest struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	Code         string `json:"code"`
+	SessionToken string `json:"session_token"`
+}
