@@ -13,7 +13,8 @@ import (
 // servePprof serves the Go runtime profiles (net/http/pprof) on addr, a
 // listener of their own so that they are never reachable through the
 // public one. addr must be a loopback address: profiles and the command
-// line (which can hold --secret) are for the operator on the machine.
+// line (which can hold --secret) are for the operator on the machine. The
+// returned server's Addr is the address it listens on.
 func servePprof(addr string, logger *slog.Logger) (*http.Server, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -33,7 +34,7 @@ func servePprof(addr string, logger *slog.Logger) (*http.Server, error) {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	// No WriteTimeout: a CPU profile or trace streams for as long as asked.
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Warn("pprof listener stopped", "err", err)

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// summary is the medians of one case, loop and server over the rounds.
+type summary struct {
+	perSecond     float64
+	p50, p90, p99 time.Duration
+	errors        map[int]int
+	peakRSS       int64
+	prepPeakRSS   int64
+	serverCPU     time.Duration
+	n             int
+}
+
+func summarize(ms []measurement) summary {
+	s := summary{errors: map[int]int{}}
+	var rps []float64
+	var p50, p90, p99, cpu []float64
+	for _, m := range ms {
+		rps = append(rps, m.PerSecond)
+		p50 = append(p50, float64(m.P50))
+		p90 = append(p90, float64(m.P90))
+		p99 = append(p99, float64(m.P99))
+		cpu = append(cpu, float64(m.ServerCPU))
+		for st, n := range m.Errors {
+			s.errors[st] += n
+		}
+		s.peakRSS = max(s.peakRSS, m.PeakRSS)
+		s.prepPeakRSS = max(s.prepPeakRSS, m.PrepPeakRSS)
+	}
+	s.n = len(ms)
+	s.perSecond = median(rps)
+	s.p50, s.p90, s.p99 = time.Duration(median(p50)), time.Duration(median(p90)), time.Duration(median(p99))
+	s.serverCPU = time.Duration(median(cpu))
+	return s
+}
+
+func (s summary) errorText() string {
+	if len(s.errors) == 0 {
+		return "0"
+	}
+	var parts []string
+	for _, st := range slices.Sorted(maps.Keys(s.errors)) {
+		parts = append(parts, fmt.Sprintf("%s:%d", statusLabel(st), s.errors[st]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// ratio is the median over rounds of Aries's req/s over the floor's in the
+// same round: each pair ran back to back, so a slow moment of the machine
+// hits both.
+func ratio(aries, floor []measurement) float64 {
+	var r []float64
+	for _, a := range aries {
+		for _, f := range floor {
+			if f.Round == a.Round && f.PerSecond > 0 {
+				r = append(r, a.PerSecond/f.PerSecond)
+			}
+		}
+	}
+	return median(r)
+}
+
+type groupKey struct {
+	stored int
+	name   string
+	loop   string
+}
+
+func msText(d time.Duration) string {
+	return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+}
+
+// report prints the table of medians and the verdict on each target.
+func report(w io.Writer, o options, all []measurement) {
+	mach := describeMachine()
+	fmt.Fprintf(w, "\nAries vs floor: %s, %d CPUs, %s %s; concurrency %d, %d round(s) of %v per server, medians\n",
+		mach.CPU, mach.CPUs, mach.Go, mach.OS, o.concurrency, o.rounds, o.duration)
+	fmt.Fprintf(w, "closed: workers send back to back (capacity); open: requests due at a fixed rate (%.0f%% of Aries's closed-loop req/s), latency from when each was due\n", o.openLoad*100)
+	fmt.Fprintf(w, "CPU/req: server CPU time (user+system) per request; aries/floor: median over rounds of the req/s ratio of back-to-back runs;\n")
+	fmt.Fprintf(w, "CPU floor/aries: the floor's CPU per request over Aries's, the same comparison in CPU time (steadier on a busy machine)\n\n")
+
+	groups := map[groupKey][]measurement{}
+	var order []groupKey
+	var skipped []string
+	for _, m := range all {
+		if m.Skipped != "" {
+			skipped = append(skipped, fmt.Sprintf("%s (stored %d): skipped, %s", m.Case, m.Stored, m.Skipped))
+			continue
+		}
+		k := groupKey{m.Stored, m.Case, m.Loop}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], m)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "stored\tcase\tloop\tserver\treq/s\tp50\tp90\tp99\terrors\tpeak RSS\tCPU/req\taries/floor\tCPU floor/aries\t")
+	sums := map[groupKey]map[string]summary{}
+	for _, k := range order {
+		byServer := map[string][]measurement{}
+		for _, m := range groups[k] {
+			byServer[m.Server] = append(byServer[m.Server], m)
+		}
+		sums[k] = map[string]summary{}
+		loop := k.loop
+		if k.loop == "open" && len(groups[k]) > 0 {
+			loop = fmt.Sprintf("open %.0f/s", groups[k][0].Rate)
+		}
+		for _, server := range []string{"aries", "floor"} {
+			if len(byServer[server]) == 0 {
+				continue
+			}
+			s := summarize(byServer[server])
+			sums[k][server] = s
+			r, cr := "", ""
+			if server == "aries" && k.loop == "closed" && len(byServer["floor"]) > 0 {
+				r = fmt.Sprintf("%.2f", ratio(byServer["aries"], byServer["floor"]))
+				if f := summarize(byServer["floor"]); s.serverCPU > 0 {
+					cr = fmt.Sprintf("%.2f", float64(f.serverCPU)/float64(s.serverCPU))
+				}
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%d MB\t%dµs\t%s\t%s\t\n",
+				k.stored, k.name, loop, server, s.perSecond, msText(s.p50), msText(s.p90), msText(s.p99), s.errorText(),
+				s.peakRSS>>20, s.serverCPU.Microseconds(), r, cr)
+		}
+	}
+	tw.Flush()
+	for _, s := range skipped {
+		fmt.Fprintln(w, s)
+	}
+	targets(w, o, groups, sums)
+}
+
+// targets checks the targets against what was measured.
+func targets(w io.Writer, o options, groups map[groupKey][]measurement, sums map[groupKey]map[string]summary) {
+	if len(o.stored) == 0 {
+		return
+	}
+	base := o.stored[0]
+	fmt.Fprintf(w, "\ntargets (stored %d unless said):\n", base)
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED"
+	}
+	ratioOf := func(name string) (float64, bool) {
+		var a, f []measurement
+		for _, m := range groups[groupKey{base, name, "closed"}] {
+			if m.Server == "aries" {
+				a = append(a, m)
+			} else {
+				f = append(f, m)
+			}
+		}
+		if len(a) == 0 || len(f) == 0 {
+			return 0, false
+		}
+		return ratio(a, f), true
+	}
+	for _, t := range []struct {
+		name string
+		min  float64
+	}{{"client_credentials", 0.60}, {"refresh_token", 0.50}, {"api_users_me", 0.70}} {
+		if r, ok := ratioOf(t.name); ok {
+			fmt.Fprintf(w, "  %-18s req/s at >= %.0f%% of floor: %.0f%%  %s\n", t.name, t.min*100, r*100, verdict(r >= t.min))
+		}
+		for _, loop := range []string{"open", "closed"} {
+			if s, ok := sums[groupKey{base, t.name, loop}]["aries"]; ok {
+				fmt.Fprintf(w, "  %-18s p99 < 10ms (%s loop): %s  %s\n", t.name, loop, msText(s.p99), verdict(s.p99 < 10*time.Millisecond))
+			}
+		}
+	}
+	if len(o.stored) > 1 {
+		last := o.stored[len(o.stored)-1]
+		for _, name := range []string{"refresh_token", "code_exchange"} {
+			for _, loop := range []string{"open", "closed"} {
+				small, ok1 := sums[groupKey{base, name, loop}]["aries"]
+				big, ok2 := sums[groupKey{last, name, loop}]["aries"]
+				if !ok1 || !ok2 || small.p50 == 0 {
+					continue
+				}
+				f := float64(big.p50) / float64(small.p50)
+				fmt.Fprintf(w, "  %-18s p50 with %d stored within 1.5x of %d (%s loop): %s vs %s = %.2fx  %s\n",
+					name, last, base, loop, msText(big.p50), msText(small.p50), f, verdict(f <= 1.5))
+			}
+		}
+	}
+	var peak int64
+	for _, byServer := range sums {
+		peak = max(peak, byServer["aries"].peakRSS)
+	}
+	fmt.Fprintf(w, "  Aries peak RSS < 150 MB in every run: %d MB  %s\n", peak>>20, verdict(peak < 150<<20))
+	var prep int64
+	for _, byServer := range sums {
+		prep = max(prep, byServer["aries"].prepPeakRSS)
+	}
+	if prep > 0 {
+		fmt.Fprintf(w, "  Aries peak RSS < 150 MB while making codes by sign-in (argon2id): %d MB  %s\n", prep>>20, verdict(prep < 150<<20))
+	}
+}

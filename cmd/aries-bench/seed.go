@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// Stored refresh tokens are written straight into the database file while
+// no server runs: one transaction, multi-row INSERTs, synchronous=OFF for
+// this connection only. Going through Aries would mean a sign-in (argon2id,
+// ~20 ms) per family and a rotation per token: hours for a million rows.
+// The rows are what Aries itself writes (internal/store/sqlite/migrations):
+// families of familySize tokens, all but the newest already rotated, as a
+// server that has been up for a while holds them. Their hashes are random,
+// since nobody presents them; the tokens the workers use are made like any
+// other (secret.New) and hashed with the server's pepper, so the server
+// accepts them.
+const familySize = 10
+
+// seedRow is one refresh token to store: its hash, and whether it is
+// already rotated.
+type seedRow struct {
+	hash string
+	used bool
+}
+
+// seedFamilies yields stored refresh tokens in families, then one family
+// per worker token (a live token, nothing rotated).
+func seedFamilies(stored int, workerHashes []string, rng *rand.Rand) [][]seedRow {
+	var fams [][]seedRow
+	for done := 0; done < stored; {
+		n := min(familySize, stored-done)
+		fam := make([]seedRow, n)
+		for i := range fam {
+			fam[i] = seedRow{hash: randomHash(rng), used: i < n-1}
+		}
+		fams = append(fams, fam)
+		done += n
+	}
+	for _, h := range workerHashes {
+		fams = append(fams, []seedRow{{hash: h}})
+	}
+	return fams
+}
+
+// randomHash has the shape of a secret.Hasher hash: version tag and 43
+// base64url characters.
+func randomHash(rng *rand.Rand) string {
+	var b [32]byte
+	for i := 0; i < len(b); i += 8 {
+		v := rng.Uint64()
+		for j := range 8 {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return "h1$" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// batchInsert inserts rows of len(cols) values each, many rows per
+// statement: modernc's SQLite pays per statement, not per row.
+type batchInsert struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	head  string
+	ncol  int
+	batch int
+	args  []any
+	stmt  *sql.Stmt
+}
+
+func newBatchInsert(ctx context.Context, tx *sql.Tx, table string, cols ...string) *batchInsert {
+	return &batchInsert{ctx: ctx, tx: tx, head: "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ",
+		ncol: len(cols), batch: 500}
+}
+
+func (b *batchInsert) add(vals ...any) error {
+	b.args = append(b.args, vals...)
+	if len(b.args) == b.batch*b.ncol {
+		return b.flush()
+	}
+	return nil
+}
+
+func (b *batchInsert) sql(rows int) string {
+	one := "(" + strings.Repeat("?, ", b.ncol-1) + "?)"
+	return b.head + strings.Repeat(one+", ", rows-1) + one
+}
+
+func (b *batchInsert) flush() error {
+	rows := len(b.args) / b.ncol
+	if rows == 0 {
+		return nil
+	}
+	var err error
+	if rows == b.batch {
+		if b.stmt == nil {
+			if b.stmt, err = b.tx.PrepareContext(b.ctx, b.sql(rows)); err != nil {
+				return err
+			}
+		}
+		_, err = b.stmt.ExecContext(b.ctx, b.args...)
+	} else {
+		_, err = b.tx.ExecContext(b.ctx, b.sql(rows), b.args...)
+	}
+	b.args = b.args[:0]
+	return err
+}
+
+// openForSeeding opens a database file for a bulk load.
+func openForSeeding(ctx context.Context, path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, db.PingContext(ctx)
+}
+
+// seedAries stores the families in Aries's database at path: one grant per
+// family for userID and clientID, with scopes.
+func seedAries(ctx context.Context, path, clientID, userID string, scopes []string, fams [][]seedRow, now time.Time) error {
+	db, err := openForSeeding(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	grants := newBatchInsert(ctx, tx, "grants", "id", "client_id", "user_id", "scopes", "auth_time", "amr", "created_at", "expires_at", "revoked_at")
+	tokens := newBatchInsert(ctx, tx, "refresh_tokens", "hash", "grant_id", "client_id", "created_at", "expires_at", "used_at")
+	scopeJSON := `["` + strings.Join(scopes, `","`) + `"]`
+	created, expires := now.Add(-time.Hour).UnixMilli(), now.Add(30*24*time.Hour).UnixMilli()
+	for i, fam := range fams {
+		id := fmt.Sprintf("grt_bench_%07d", i)
+		if err := grants.add(id, clientID, userID, scopeJSON, created, `["pwd"]`, created, now.Add(80*24*time.Hour).UnixMilli(), nil); err != nil {
+			return fmt.Errorf("seeding grants: %w", err)
+		}
+		for _, r := range fam {
+			var used any
+			if r.used {
+				used = created
+			}
+			if err := tokens.add(r.hash, id, clientID, created, expires, used); err != nil {
+				return fmt.Errorf("seeding refresh tokens: %w", err)
+			}
+		}
+	}
+	// Grants first: refresh_tokens.grant_id references them.
+	if err := grants.flush(); err != nil {
+		return fmt.Errorf("seeding grants: %w", err)
+	}
+	if err := tokens.flush(); err != nil {
+		return fmt.Errorf("seeding refresh tokens: %w", err)
+	}
+	return tx.Commit()
+}
+
+// seedFloor stores the same families in the floor's database at path.
+func seedFloor(ctx context.Context, path, subject, scope string, fams [][]seedRow, now time.Time) error {
+	db, err := openForSeeding(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "PRAGMA journal_mode=WAL;"+floorSchema); err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	tokens := newBatchInsert(ctx, tx, "refresh_tokens", "hash", "grant_id", "subject", "scope", "expires_at", "used_at")
+	created, expires := now.Add(-time.Hour).UnixMilli(), now.Add(30*24*time.Hour).UnixMilli()
+	for i, fam := range fams {
+		id := fmt.Sprintf("grt_bench_%07d", i)
+		for _, r := range fam {
+			var used any
+			if r.used {
+				used = created
+			}
+			if err := tokens.add(r.hash, id, subject, scope, expires, used); err != nil {
+				return fmt.Errorf("seeding refresh tokens: %w", err)
+			}
+		}
+	}
+	if err := tokens.flush(); err != nil {
+		return fmt.Errorf("seeding refresh tokens: %w", err)
+	}
+	return tx.Commit()
+}
+
+// floorCodes stores authorization codes with hashes in the running floor's
+// database, as the floor's own sign-in would have.
+func floorCodes(ctx context.Context, path, subject, scope string, hashes []string, now time.Time) error {
+	db, err := sql.Open("sqlite", floorDSN(path))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	codes := newBatchInsert(ctx, tx, "auth_codes", "hash", "grant_id", "subject", "scope", "expires_at")
+	for i, h := range hashes {
+		if err := codes.add(h, fmt.Sprintf("grt_code_%d_%d", now.UnixNano(), i), subject, scope, now.Add(10*time.Minute).UnixMilli()); err != nil {
+			return err
+		}
+	}
+	if err := codes.flush(); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

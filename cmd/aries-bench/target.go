@@ -1,0 +1,405 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ariesexchange/aries/internal/secret"
+	"github.com/ariesexchange/aries/internal/server"
+)
+
+// benchScopes are the scopes of the bench client and of every seeded grant:
+// the "read" bundle, which includes user:information for GET /v1/users/me.
+var benchScopes = []string{"account:information", "analytics:information", "calendar:information",
+	"market:information", "market:supplemental", "options:information", "order:information",
+	"position:information", "user:information"}
+
+const (
+	benchEmail    = "bench@example.com"
+	benchPassword = "bench password, not a secret"
+	// poolExtra is how many live refresh tokens each server gets beyond
+	// one per worker: spares for workers whose chain breaks (a failed
+	// request may have spent the token it carried).
+	poolExtra = 64
+)
+
+// target is one server under test with the credentials to call it.
+type target struct {
+	name         string // "aries" or "floor"
+	p            *proc
+	base         string
+	dbPath       string
+	client       *http.Client
+	clientID     string
+	clientSecret string
+	userID       string
+	hasher       *secret.Hasher
+
+	mu      sync.Mutex
+	pool    []string // spare live refresh tokens
+	refresh []string // the refresh token each worker holds
+	access  []string // an access token per worker, for the API and introspection
+
+	// codes makes n authorization codes the way the server's users get them.
+	codes func(ctx context.Context, n int) ([]string, error)
+}
+
+// world is what one tier (a number of stored tokens) runs against.
+type world struct {
+	aries *target
+	floor *target
+}
+
+// account is the bench user and client, made with the aries CLI.
+type account struct {
+	userID       string
+	clientID     string
+	clientSecret string
+}
+
+// setupWorld prepares fresh databases for both servers in dir, seeds them
+// with stored refresh tokens and starts both servers.
+func setupWorld(ctx context.Context, o options, bin, dir string, stored int, logf func(string, ...any)) (*world, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	m, master := secret.NewMaster()
+	hasher := secret.NewHasher(m.Derive(server.PepperPurpose))
+	ariesDB, floorDB := filepath.Join(dir, "aries.db"), filepath.Join(dir, "floor.db")
+	acct, err := createAccount(ctx, bin, ariesDB, master)
+	if err != nil {
+		return nil, err
+	}
+
+	nPool := o.concurrency + poolExtra
+	ariesPool, ariesHashes := workerTokens(hasher, nPool)
+	floorPool, floorHashes := workerTokens(hasher, nPool)
+	now := time.Now()
+	rng := rand.New(rand.NewChaCha8([32]byte{byte(stored), byte(stored >> 8), byte(stored >> 16)}))
+	if err := seedAries(ctx, ariesDB, acct.clientID, acct.userID, benchScopes, seedFamilies(stored, ariesHashes, rng), now); err != nil {
+		return nil, fmt.Errorf("seeding Aries: %w", err)
+	}
+	if err := seedFloor(ctx, floorDB, acct.userID, strings.Join(benchScopes, " "), seedFamilies(stored, floorHashes, rng), now); err != nil {
+		return nil, fmt.Errorf("seeding the floor: %w", err)
+	}
+	logf("seeded %d stored refresh tokens (+%d live worker tokens) into each database in %v",
+		stored, nPool, time.Since(now).Round(time.Millisecond))
+
+	newTarget := func(name string, p *proc, db string, pool []string) *target {
+		return &target{
+			name: name, p: p, base: "http://" + p.addr, dbPath: db, client: newHTTPClient(o.concurrency),
+			clientID: acct.clientID, clientSecret: acct.clientSecret, userID: acct.userID, hasher: hasher,
+			pool: pool, refresh: make([]string, o.concurrency), access: make([]string, o.concurrency),
+		}
+	}
+	w := &world{}
+	p, err := startAries(ctx, bin, ariesDB, master, o.ariesFlags, filepath.Join(dir, "aries.log"))
+	if err != nil {
+		return nil, err
+	}
+	w.aries = newTarget("aries", p, ariesDB, ariesPool)
+	w.aries.codes = w.aries.firstPartyCodes
+	p, err = startFloor(ctx, floorConfig{DB: floorDB, Master: master, ClientID: acct.clientID,
+		ClientSecret: acct.clientSecret, Issuer: "http://floor.invalid"}, filepath.Join(dir, "floor.log"))
+	if err != nil {
+		w.stop()
+		return nil, err
+	}
+	w.floor = newTarget("floor", p, floorDB, floorPool)
+	w.floor.codes = w.floor.floorCodes
+	return w, nil
+}
+
+// createAccount makes the bench user and a first-party confidential client
+// with the aries CLI, as an operator would; it also creates and migrates
+// the database.
+func createAccount(ctx context.Context, bin, db, master string) (account, error) {
+	cli := func(stdin string, args ...string) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, bin, append([]string{"--db", "sqlite:" + db, "--log-level", "error"}, args...)...)
+		cmd.Env = append(os.Environ(), "ARIES_SECRET="+master)
+		cmd.Stdin = strings.NewReader(stdin)
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("aries %s: %v: %s", strings.Join(args, " "), err, errOut.String())
+		}
+		return out, nil
+	}
+	out, err := cli(benchPassword+"\n", "users", "create", "--email", benchEmail, "--password-stdin", "--json")
+	if err != nil {
+		return account{}, err
+	}
+	var user struct{ ID string }
+	if err := json.Unmarshal(out, &user); err != nil {
+		return account{}, fmt.Errorf("users create: %w", err)
+	}
+	out, err = cli("", "clients", "create", "--name", "bench", "--first-party",
+		"--redirect-uri", "http://127.0.0.1:9/cb", "--scope", strings.Join(benchScopes, " "), "--json")
+	if err != nil {
+		return account{}, err
+	}
+	var client struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal(out, &client); err != nil {
+		return account{}, fmt.Errorf("clients create: %w", err)
+	}
+	return account{userID: user.ID, clientID: client.ClientID, clientSecret: client.ClientSecret}, nil
+}
+
+// startAries runs `aries serve` on a free loopback port, with its runtime
+// profiles on another, and codes that live long enough to be made before
+// a measurement and spent during it.
+func startAries(ctx context.Context, bin, db, master string, flags []string, logPath string) (*proc, error) {
+	pprofAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"--db", "sqlite:" + db, "--log-level", "error", "serve", "--addr", "127.0.0.1:0",
+		"--code-ttl", "10m", "--pprof-addr", pprofAddr}, flags...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "ARIES_SECRET="+master)
+	p, err := start("aries", cmd, "Aries is listening on ", logPath)
+	if err != nil {
+		return nil, err
+	}
+	p.pprof = pprofAddr
+	return p, nil
+}
+
+// startFloor runs this same program in its floor role (see floorEnv).
+func startFloor(ctx context.Context, cfg floorConfig, logPath string) (*proc, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PprofAddr, err = freeAddr(); err != nil {
+		return nil, err
+	}
+	cfg.Addr = "127.0.0.1:0"
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, self)
+	cmd.Env = append(os.Environ(), floorEnv+"="+string(raw))
+	p, err := start("floor", cmd, "floor listening on ", logPath)
+	if err != nil {
+		return nil, err
+	}
+	p.pprof = cfg.PprofAddr
+	return p, nil
+}
+
+// stop stops both servers.
+func (w *world) stop() error {
+	var errs []error
+	for _, t := range []*target{w.aries, w.floor} {
+		if t != nil {
+			errs = append(errs, t.p.stop())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// workerTokens makes n refresh tokens and their hashes.
+func workerTokens(h *secret.Hasher, n int) (tokens, hashes []string) {
+	for range n {
+		t := secret.New(secret.RefreshPrefix)
+		tokens = append(tokens, t)
+		hashes = append(hashes, h.Hash(t))
+	}
+	return tokens, hashes
+}
+
+// errPoolEmpty: every spare refresh token is spent.
+var errPoolEmpty = errors.New("no live refresh token left in the pool")
+
+// refreshToken returns the token worker w rotates, taking a spare when
+// its chain broke.
+func (t *target) refreshToken(w int) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.refresh[w] == "" {
+		if len(t.pool) == 0 {
+			return "", errPoolEmpty
+		}
+		t.refresh[w], t.pool = t.pool[len(t.pool)-1], t.pool[:len(t.pool)-1]
+	}
+	return t.refresh[w], nil
+}
+
+func (t *target) setRefreshToken(w int, tok string) {
+	t.mu.Lock()
+	t.refresh[w] = tok
+	t.mu.Unlock()
+}
+
+// tokenResponse is the part of a token response the bench reads.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// rotate sends one refresh_token grant for worker w and keeps the new
+// refresh token. It returns the HTTP status (statusBadAnswer for a 200
+// without tokens, 0 for a transport error) and the access token.
+func (t *target) rotate(ctx context.Context, w int) (int, string) {
+	old, err := t.refreshToken(w)
+	if err != nil {
+		return statusNoToken, ""
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {old},
+		"client_id": {t.clientID}, "client_secret": {t.clientSecret}}
+	resp, err := t.postForm(ctx, "/v1/oauth2/token", form, false)
+	if err != nil {
+		// The server may have rotated it before the connection broke:
+		// presenting it again would be a replay.
+		t.setRefreshToken(w, "")
+		return 0, ""
+	}
+	defer drain(resp)
+	if resp.StatusCode != http.StatusOK {
+		t.setRefreshToken(w, "")
+		return resp.StatusCode, ""
+	}
+	var tr tokenResponse
+	if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil || tr.RefreshToken == "" || tr.AccessToken == "" {
+		t.setRefreshToken(w, "")
+		return statusBadAnswer, ""
+	}
+	t.setRefreshToken(w, tr.RefreshToken)
+	return http.StatusOK, tr.AccessToken
+}
+
+// postForm posts form to path, with the client's credentials in HTTP
+// Basic when basic is set.
+func (t *target) postForm(ctx context.Context, path string, form url.Values, basic bool) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basic {
+		req.SetBasicAuth(url.QueryEscape(t.clientID), url.QueryEscape(t.clientSecret))
+	}
+	return t.client.Do(req)
+}
+
+// firstPartyCodes signs the bench user in through POST /v1/oauth2/authorize
+// n times. Each sign-in hashes the password (argon2id), so codes are made
+// before the measurement, a few at a time.
+func (t *target) firstPartyCodes(ctx context.Context, n int) ([]string, error) {
+	body, _ := json.Marshal(map[string]string{"client_id": t.clientID, "client_secret": t.clientSecret,
+		"email": benchEmail, "password": benchPassword, "scope": strings.Join(benchScopes, " ")})
+	var (
+		mu    sync.Mutex
+		codes []string
+		first error
+		wg    sync.WaitGroup
+		next  = make(chan struct{})
+	)
+	for range 4 {
+		wg.Go(func() {
+			for range next {
+				code, err := t.firstPartyCode(ctx, body)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+				}
+				if err == nil {
+					codes = append(codes, code)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for range n {
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
+		next <- struct{}{}
+	}
+	close(next)
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	return codes, nil
+}
+
+// errNoFirstParty: this build of Aries has no first-party sign-in.
+var errNoFirstParty = errors.New("POST /v1/oauth2/authorize is not served by this build")
+
+func (t *target) firstPartyCode(ctx context.Context, body []byte) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+"/v1/oauth2/authorize", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer drain(resp)
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		return "", errNoFirstParty
+	default:
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return "", fmt.Errorf("first-party sign-in: status %d: %s", resp.StatusCode, b)
+	}
+	var v struct {
+		Code string `json:"authorization_code"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || v.Code == "" {
+		return "", fmt.Errorf("first-party sign-in: no authorization_code in the answer")
+	}
+	return v.Code, nil
+}
+
+// floorCodes stores n codes in the floor's database: the floor has no
+// sign-in, its floor is the exchange alone.
+func (t *target) floorCodes(ctx context.Context, n int) ([]string, error) {
+	codes := make([]string, n)
+	hashes := make([]string, n)
+	for i := range codes {
+		codes[i] = secret.New(secret.CodePrefix)
+		hashes[i] = t.hasher.Hash(codes[i])
+	}
+	if err := floorCodes(ctx, t.dbPath, t.userID, strings.Join(benchScopes, " "), hashes, time.Now()); err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// storedTokens counts the refresh tokens in the target's database.
+func (t *target) storedTokens(ctx context.Context) (int, error) {
+	db, err := openForSeeding(ctx, t.dbPath)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRowContext(ctx, "SELECT count(*) FROM refresh_tokens").Scan(&n)
+	return n, err
+}
