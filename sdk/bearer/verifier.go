@@ -2,6 +2,7 @@ package bearer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -215,15 +216,16 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Claims, error)
 	if len(rawToken) > maxTokenSize {
 		return nil, invalid("access token too large")
 	}
-	// ParseSigned refuses any alg outside the allow-list, "none" included.
-	tok, err := jwt.ParseSigned(rawToken, v.algs)
+	// ParseSignedCompact refuses any alg outside the allow-list, "none"
+	// included, and any serialization but the compact one of a JWT.
+	jws, err := jose.ParseSignedCompact(rawToken, v.algs)
 	if err != nil {
 		return nil, invalid("malformed token or unaccepted signature algorithm")
 	}
-	if len(tok.Headers) != 1 {
+	if len(jws.Signatures) != 1 {
 		return nil, invalid("token must have exactly one signature")
 	}
-	h := tok.Headers[0]
+	h := jws.Signatures[0].Header
 	// RFC 9068 section 4: typ must be at+jwt, so that an ID token or any
 	// other JWT signed by the same key cannot pass as an access token.
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !isAccessTokenType(typ) {
@@ -240,11 +242,21 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Claims, error)
 		return nil, invalid("token algorithm does not match its key")
 	}
 
-	var std jwt.Claims
-	var priv privateClaims
-	if err := tok.Claims(key.Key, &std, &priv); err != nil {
-		return nil, invalid("bad signature or malformed claims")
+	// Verify, then decode the payload once with encoding/json: go-jose's
+	// own claim decoding parses it twice with a slower decoder, which was
+	// 14% of the API's CPU under load (BENCHMARKS.md).
+	payload, err := jws.Verify(key.Key)
+	if err != nil {
+		return nil, invalid("bad signature")
 	}
+	var claims struct {
+		jwt.Claims
+		privateClaims
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return nil, invalid("malformed claims")
+	}
+	std, priv := claims.Claims, claims.privateClaims
 
 	now := v.cfg.Now()
 	leeway := v.cfg.Leeway
