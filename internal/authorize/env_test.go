@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testclock"
 )
 
 const (
@@ -38,24 +38,6 @@ const (
 	challenge     = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" // RFC 7636 appendix B
 )
 
-// clock is a settable time source shared with the server goroutines.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is a running authorization server over a real SQLite store, with a
 // browser-like client (cookie jar, redirects not followed so tests can
 // look at each one).
@@ -64,7 +46,7 @@ type env struct {
 	srv    *httptest.Server
 	h      *Handler
 	store  *sqlite.Store
-	clock  *clock
+	clock  *testclock.Clock
 	client *http.Client
 	user   store.User
 }
@@ -83,7 +65,7 @@ func newEnvWith(t *testing.T, start func(http.Handler) *httptest.Server, opts ..
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	clk := &clock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
 	passwords := password.NewHasher(password.TestParams)
 	hash, err := passwords.Hash(ctx, userPassword)
 	if err != nil {

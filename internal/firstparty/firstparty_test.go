@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +29,7 @@ import (
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testclock"
 )
 
 const (
@@ -47,30 +47,13 @@ const (
 	challenge    = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" // RFC 7636 appendix B
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	t         *testing.T
 	srv       *httptest.Server
 	h         *Handler
 	store     *sqlite.Store
 	hasher    *secret.Hasher
-	clock     *clock
+	clock     *testclock.Clock
 	totp      string // the MFA user's secret
 	recovery  []string
 	plainUser store.User
@@ -87,7 +70,7 @@ func newEnv(t *testing.T, opts ...option) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	clk := &clock{t: time.Date(2026, 11, 20, 9, 0, 15, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 11, 20, 9, 0, 15, 0, time.UTC))
 	hasher := secret.NewHasher(bytes.Repeat([]byte{7}, 32))
 	passwords := password.NewHasher(password.TestParams)
 	hash, err := passwords.Hash(ctx, userPassword)

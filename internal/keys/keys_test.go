@@ -18,6 +18,7 @@ import (
 
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testclock"
 )
 
 // newStore returns an empty SQLite store in a temporary directory.
@@ -57,19 +58,6 @@ func rows(t *testing.T, st store.Store) []store.SigningKey {
 		t.Fatal(err)
 	}
 	return r
-}
-
-// clock is a settable time source safe for concurrent reads.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 func newKEK() []byte {
@@ -185,7 +173,7 @@ func TestUnsealRefusesAlteredKeys(t *testing.T) {
 
 func TestSwappedRowDoesNotDecrypt(t *testing.T) {
 	ctx := context.Background()
-	st, kek, c := newStore(t), newKEK(), &clock{t: t0}
+	st, kek, c := newStore(t), newKEK(), testclock.New(t0)
 	if _, err := Open(ctx, st, kek, time.Hour, c.Now); err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +246,7 @@ func TestSignerHidesPrivateKey(t *testing.T) {
 
 func TestRotationKeepsOldKeyPublished(t *testing.T) {
 	ctx := context.Background()
-	st, kek, c := newStore(t), newKEK(), &clock{t: t0}
+	st, kek, c := newStore(t), newKEK(), testclock.New(t0)
 	const publishFor = 20 * time.Minute
 	kr, err := Open(ctx, st, kek, publishFor, c.Now)
 	if err != nil {
@@ -291,9 +279,7 @@ func TestRotationKeepsOldKeyPublished(t *testing.T) {
 		{retiredAt.Add(48 * time.Hour), false, []string{nk.ID}, "long after"},
 	}
 	for _, tt := range tests {
-		c.mu.Lock()
-		c.t = tt.at
-		c.mu.Unlock()
+		c.Set(tt.at)
 		if _, ok := kr.PublicKey(old); ok != tt.wantOld {
 			t.Errorf("%s: old key published %v, want %v", tt.afterNote, ok, tt.wantOld)
 		}
@@ -316,7 +302,7 @@ func TestRotationKeepsOldKeyPublished(t *testing.T) {
 func TestActiveKeyWhenEveryKeyIsRetired(t *testing.T) {
 	// Two instances rotating at once can each retire the other's key.
 	ctx := context.Background()
-	st, kek, c := newStore(t), newKEK(), &clock{t: t0}
+	st, kek, c := newStore(t), newKEK(), testclock.New(t0)
 	a, err := Rotate(ctx, st, kek, c.Now())
 	if err != nil {
 		t.Fatal(err)

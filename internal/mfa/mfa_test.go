@@ -20,30 +20,13 @@ import (
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testclock"
 )
-
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type env struct {
 	svc   *Service
 	store *sqlite.Store
-	clock *clock
+	clock *testclock.Clock
 	alice store.User
 	bob   store.User
 }
@@ -59,7 +42,7 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	// Mid-step, so a code's neighbours are a whole step away.
-	clk := &clock{t: time.Date(2026, 11, 20, 9, 0, 15, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 11, 20, 9, 0, 15, 0, time.UTC))
 	e := &env{store: st, clock: clk}
 	for _, u := range []*store.User{&e.alice, &e.bob} {
 		name := "alice"
