@@ -81,7 +81,6 @@ func TestRedirectErrors(t *testing.T) {
 		{"scope twice", twice(confParams(), "scope", "trade"), "invalid_request"},
 		{"response_type twice", twice(confParams(), "response_type", "code"), "invalid_request"},
 		{"challenge twice", twice(pubParams(), "code_challenge", challenge), "invalid_request"},
-		{"scope missing", with(confParams(), "scope", ""), "invalid_scope"},
 		{"scope blank", with(confParams(), "scope", "   "), "invalid_scope"},
 		{"unknown scope", with(confParams(), "scope", "trade superpowers"), "invalid_scope"},
 		{"scope case differs", with(confParams(), "scope", "Order:Execution"), "invalid_scope"},

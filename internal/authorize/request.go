@@ -119,7 +119,11 @@ func (h *Handler) parse(ctx context.Context, q url.Values) (*request, error) {
 		return req, oauth.Errorf(oauth.InvalidRequest, "%s was given more than once", dups[0])
 	}
 
-	scopes, oerr := ParseScopes(vals.Get(paramScope), client)
+	requested := vals.Get(paramScope)
+	if requested == "" {
+		requested = DefaultScope(client)
+	}
+	scopes, oerr := ParseScopes(requested, client)
 	if oerr != nil {
 		return req, oerr
 	}

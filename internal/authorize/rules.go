@@ -61,3 +61,18 @@ func CheckUser(scopes []string, u store.User) *oauth.Error {
 	}
 	return nil
 }
+
+// DefaultScope is the scope of a browser authorization request that names
+// none: the client's enabled scopes except admin. RFC 6749 section 3.3 lets
+// the server apply a pre-defined default, and seed 002's PKCE example asks
+// for none (DESIGN.md section 13). Admin is never granted by default; it
+// must be asked for by name. "" when the client has nothing else enabled.
+func DefaultScope(client store.Client) string {
+	var def []string
+	for _, s := range client.Scopes {
+		if s != scope.Admin {
+			def = append(def, s)
+		}
+	}
+	return strings.Join(def, " ")
+}
