@@ -170,8 +170,10 @@ func startAries(ctx context.Context, bin, db, master string, flags []string, log
 	if err != nil {
 		return nil, err
 	}
+	// Metrics are still counted, as in production; their listener takes a
+	// free port so that it cannot collide with an aries already running.
 	args := append([]string{"--db", "sqlite:" + db, "--log-level", "error", "serve", "--addr", "127.0.0.1:0",
-		"--code-ttl", "10m", "--pprof-addr", pprofAddr}, flags...)
+		"--code-ttl", "10m", "--pprof-addr", pprofAddr, "--metrics-addr", "127.0.0.1:0"}, flags...)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "ARIES_SECRET="+master)
 	p, err := start("aries", cmd, "Aries is listening on ", logPath)

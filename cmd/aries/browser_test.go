@@ -157,6 +157,9 @@ func TestClientCenterInBrowser(t *testing.T) {
 	dir := t.TempDir()
 	const email, password = "dev@example.com", "correct horse battery"
 	ariesJSON[userJSON](t, dir, "users", "create", "--email", email, "--password", password)
+	const traderRedirect = "https://trader.example/cb"
+	trader := ariesJSON[clientJSON](t, dir, "clients", "create", "--name", "Day Trader",
+		"--redirect-uri", traderRedirect, "--scope", "read trade")
 	srv := startServer(t, dir, "--demo")
 	callback := srv.URL + "/demo/callback"
 	const appName = "Trading Bot"
@@ -301,6 +304,35 @@ func TestClientCenterInBrowser(t *testing.T) {
 		t.Errorf("the deleted app is still listed")
 	}
 	wantError(t, creds(newSecret), http.StatusUnauthorized, "invalid_client")
+
+	// An app asking for "read trade" on a laptop-sized window: the two
+	// scopes that change something (the profile, orders) are plainly
+	// stated apart, the eight read-only ones fold into one line, and the
+	// decision needs no scrolling (DESIGN.md section 8).
+	traderURL := srv.URL + "/oauth2/authorize?" + url.Values{"response_type": {"code"}, "client_id": {trader.ClientID},
+		"redirect_uri": {traderRedirect}, "scope": {"read trade"}, "state": {"s2"}}.Encode()
+	b.do("ask for read trade at 1280x800", chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(traderURL), chromedp.WaitVisible(css(`button[value="approve"]`)))
+	b.screenshot("consent-read-trade")
+	for _, button := range []string{"approve", "deny"} {
+		js := `(() => { const r = document.querySelector('button[value="` + button + `"]').getBoundingClientRect();
+			return r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth; })()`
+		inView, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js))
+		if err != nil {
+			t.Fatalf("measuring the %s button: %v", button, err)
+		}
+		if !inView {
+			t.Errorf("on a 1280x800 window the %s button is not in view without scrolling", button)
+		}
+	}
+	if actions := b.text(".consent-scopes"); !strings.Contains(actions, "can place, change and cancel orders") ||
+		!strings.Contains(actions, "can change your profile") || !strings.Contains(actions, "8 read-only permissions") {
+		t.Errorf("the consent page's scopes read %q, want the two write actions and one line of 8 read-only scopes", actions)
+	}
+	folded, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`!document.querySelector('.scope-read details').open`))
+	if err != nil || !folded {
+		t.Errorf("the read-only scopes are not folded (%v)", err)
+	}
 
 	// Narrow screens get the same pages, stacked.
 	b.do("phone width", chromedp.EmulateViewport(390, 844), chromedp.Navigate(srv.URL+"/clients/new"), chromedp.WaitVisible(css("#name")))

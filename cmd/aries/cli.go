@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/ariesexchange/aries/internal/keys"
+	"github.com/ariesexchange/aries/internal/lockout"
 	"github.com/ariesexchange/aries/internal/mfa"
 	"github.com/ariesexchange/aries/internal/registry"
 	"github.com/ariesexchange/aries/internal/server"
@@ -48,6 +49,14 @@ func newCommand(stdin io.Reader, stdout, stderr io.Writer) *cli.Command {
 					Action: func(ctx context.Context, cmd *cli.Command) error {
 						return withEnv(ctx, cmd, func(e *env) error { return usersCreate(ctx, cmd, e) })
 					},
+				}, {
+					Name:      "unlock",
+					Usage:     "lift a user's second-factor lock and sign-in locks (after checking who is asking)",
+					ArgsUsage: "ID",
+					Flags:     []cli.Flag{jsonFlag},
+					Action: func(ctx context.Context, cmd *cli.Command) error {
+						return withEnv(ctx, cmd, func(e *env) error { return usersUnlock(ctx, cmd, e) })
+					},
 				}},
 			},
 			{
@@ -61,6 +70,7 @@ func newCommand(stdin io.Reader, stdout, stderr io.Writer) *cli.Command {
 							&cli.StringFlag{Name: "name", Required: true},
 							&cli.BoolFlag{Name: "public", Usage: "a public client (SPA, mobile, CLI): no secret, PKCE required"},
 							&cli.BoolFlag{Name: "first-party", Usage: "may sign users in with POST /v1/oauth2/authorize"},
+							&cli.BoolFlag{Name: "resource-server", Usage: "may introspect tokens issued to other clients"},
 							&cli.StringSliceFlag{Name: "redirect-uri", Usage: "a redirect URI, exactly as the app will send it (repeatable)"},
 							&cli.StringSliceFlag{Name: "scope", Usage: `space-separated scopes the client may ask for, e.g. "read trade"`},
 							jsonFlag,
@@ -69,6 +79,7 @@ func newCommand(stdin io.Reader, stdout, stderr io.Writer) *cli.Command {
 							return withEnv(ctx, cmd, func(e *env) error { return clientsCreate(ctx, cmd, e) })
 						},
 					},
+					clientsUpdateCommand(jsonFlag),
 					clientCommand("list", "list every client", jsonFlag, false, clientsList),
 					clientCommand("show", "show one client", jsonFlag, true, clientsShow),
 					clientCommand("rotate-secret", "give a confidential client a new secret; the old one stops working at once", jsonFlag, true, clientsRotateSecret),
@@ -169,6 +180,28 @@ func usersCreate(ctx context.Context, cmd *cli.Command, e *env) error {
 	return output(cmd, out, text)
 }
 
+func usersUnlock(ctx context.Context, cmd *cli.Command, e *env) error {
+	id := cmd.Args().First()
+	if id == "" || cmd.Args().Len() > 1 {
+		return errors.New("give one user id: aries users unlock ID")
+	}
+	u, err := e.store.UserByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user with id %q", id)
+	}
+	if err != nil {
+		return err
+	}
+	if err := lockout.UnlockUser(ctx, e.store, u.ID); err != nil {
+		return err
+	}
+	return output(cmd, struct {
+		ID       string `json:"id"`
+		Email    string `json:"email"`
+		Unlocked bool   `json:"unlocked"`
+	}{u.ID, u.Email, true}, fmt.Sprintf("unlocked %s (%s): two-step verification and sign-in accept codes and passwords again\n", u.Email, u.ID))
+}
+
 // userJSON is the CLI's JSON view of a user (DESIGN.md section 2). The TOTP
 // secret and recovery codes appear only when the user is created with --mfa.
 type userJSON struct {
@@ -212,6 +245,7 @@ func describeClient(c store.Client) string {
 	fmt.Fprintf(tw, "name\t%s\n", c.Name)
 	fmt.Fprintf(tw, "type\t%s\n", c.Type)
 	fmt.Fprintf(tw, "first_party\t%t\n", c.FirstParty)
+	fmt.Fprintf(tw, "resource_server\t%t\n", c.ResourceServer)
 	fmt.Fprintf(tw, "disabled\t%t\n", c.Disabled)
 	fmt.Fprintf(tw, "redirect_uris\t%s\n", strings.Join(c.RedirectURIs, " "))
 	fmt.Fprintf(tw, "scopes\t%s\n", strings.Join(c.Scopes, " "))
@@ -220,12 +254,13 @@ func describeClient(c store.Client) string {
 }
 
 func clientsCreate(ctx context.Context, cmd *cli.Command, e *env) error {
-	c, clientSecret, err := registry.Create(ctx, e.store, e.hasher, registry.Spec{
-		Name:         cmd.String("name"),
-		Public:       cmd.Bool("public"),
-		FirstParty:   cmd.Bool("first-party"),
-		RedirectURIs: cmd.StringSlice("redirect-uri"),
-		Scopes:       strings.Join(cmd.StringSlice("scope"), " "),
+	c, clientSecret, err := registry.Create(ctx, e.store, e.hasher, registry.Operator, registry.Spec{
+		Name:           cmd.String("name"),
+		Public:         cmd.Bool("public"),
+		FirstParty:     cmd.Bool("first-party"),
+		ResourceServer: cmd.Bool("resource-server"),
+		RedirectURIs:   cmd.StringSlice("redirect-uri"),
+		Scopes:         strings.Join(cmd.StringSlice("scope"), " "),
 	}, e.now())
 	if err != nil {
 		return err

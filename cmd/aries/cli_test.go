@@ -144,7 +144,7 @@ func TestKeysRotatePublishesBothKeys(t *testing.T) {
 func TestHealthAndDiscovery(t *testing.T) {
 	s := startServer(t, t.TempDir())
 	for path, want := range map[string]int{
-		"/healthz": 200, "/readyz": 200, "/metrics": 200,
+		"/healthz": 200, "/readyz": 200, "/metrics": 404, // metrics have their own listener
 		"/.well-known/oauth-authorization-server": 200, "/.well-known/jwks.json": 200, "/no/such/thing": 404,
 	} {
 		if resp, _ := get(t, http.DefaultClient, s.URL+path); resp.StatusCode != want {

@@ -36,13 +36,13 @@ func seedDemo(ctx context.Context, e *env, issuer string, w io.Writer) error {
 	if _, err := createUser(ctx, e, demoEmail, password, false); err != nil {
 		return err
 	}
-	conf, confSecret, err := registry.Create(ctx, e.store, e.hasher, registry.Spec{
+	conf, confSecret, err := registry.Create(ctx, e.store, e.hasher, registry.Operator, registry.Spec{
 		Name: "Demo web app", RedirectURIs: []string{callback}, Scopes: "read trade",
 	}, e.now())
 	if err != nil {
 		return err
 	}
-	pub, _, err := registry.Create(ctx, e.store, e.hasher, registry.Spec{
+	pub, _, err := registry.Create(ctx, e.store, e.hasher, registry.Operator, registry.Spec{
 		Name: "Demo mobile app", Public: true, RedirectURIs: []string{callback}, Scopes: "read trade",
 	}, e.now())
 	if err != nil {

@@ -45,9 +45,10 @@ func ariesJSON[T any](t *testing.T, dir string, args ...string) T {
 
 // server is `aries serve` running in this process on a free port.
 type testServer struct {
-	URL     string
-	dir     string
-	startup string // what serve printed before it listened (the --demo credentials)
+	URL        string
+	MetricsURL string // the --metrics-addr listener's base URL; "" when it is off
+	dir        string
+	startup    string // what serve printed before it listened (the --demo credentials)
 }
 
 // startServer boots the real program (MustRunMain style) and stops it when
@@ -78,23 +79,27 @@ func startServer(t *testing.T, dir string, flags ...string) *testServer {
 	})
 	lines := bufio.NewScanner(pr)
 	var startup strings.Builder
+	var metricsURL string
 	for lines.Scan() {
 		if rest, ok := strings.CutPrefix(lines.Text(), "Aries is listening on "); ok {
 			addr, _, _ := strings.Cut(rest, " ")
 			go io.Copy(io.Discard, pr)
-			return &testServer{URL: "http://" + addr, dir: dir, startup: startup.String()}
+			return &testServer{URL: "http://" + addr, MetricsURL: metricsURL, dir: dir, startup: startup.String()}
 		}
+		metricsURL = metricsBase(lines.Text(), metricsURL)
 		startup.WriteString(lines.Text() + "\n")
 	}
 	t.Fatal("aries serve stopped before listening")
 	return nil
 }
 
-// fixture is a server with a user, a confidential and a public client.
+// fixture is a server with a user, a confidential and a public client, and
+// a resource server that introspects their tokens.
 type fixture struct {
 	*testServer
 	userID, email, password string
 	conf, public            clientJSON
+	rs                      clientJSON // --resource-server: f.introspect asks as it
 	redirectURI             string
 }
 
@@ -108,6 +113,8 @@ func newFixture(t *testing.T, serveFlags ...string) *fixture {
 	f.conf = ariesJSON[clientJSON](t, dir, "clients", "create", "--name", "Backend app",
 		"--redirect-uri", f.redirectURI, "--scope", "read trade")
 	f.public = ariesJSON[clientJSON](t, dir, "clients", "create", "--name", "Mobile app", "--public",
+		"--redirect-uri", f.redirectURI, "--scope", "read")
+	f.rs = ariesJSON[clientJSON](t, dir, "clients", "create", "--name", "Orders API", "--resource-server",
 		"--redirect-uri", f.redirectURI, "--scope", "read")
 	f.testServer = startServer(t, dir, serveFlags...)
 	return f
@@ -273,12 +280,19 @@ type introspection struct {
 	AuthTime int64    `json:"auth_time"`
 }
 
+// introspect asks about tok as the fixture's resource server, which may
+// introspect any client's tokens (DESIGN.md section 8), or as the
+// confidential client when the fixture has no resource server.
 func (f *fixture) introspect(t *testing.T, tok string) introspection {
 	t.Helper()
+	asker := f.rs
+	if asker.ClientID == "" {
+		asker = f.conf
+	}
 	req, _ := http.NewRequest(http.MethodPost, f.URL+"/v1/oauth2/introspect",
 		strings.NewReader(url.Values{"token": {tok}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(f.conf.ClientID, f.conf.ClientSecret)
+	req.SetBasicAuth(asker.ClientID, asker.ClientSecret)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

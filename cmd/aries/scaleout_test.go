@@ -267,6 +267,8 @@ func newCluster(t *testing.T, db, redisURL string, cfg clusterConfig) *cluster {
 		"--redirect-uri", f.redirectURI, "--scope", "read trade")
 	f.public = clusterJSON[clientJSON](t, c, "clients", "create", "--name", "Mobile app", "--public",
 		"--redirect-uri", f.redirectURI, "--scope", "read")
+	f.rs = clusterJSON[clientJSON](t, c, "clients", "create", "--name", "Orders API", "--resource-server",
+		"--redirect-uri", f.redirectURI, "--scope", "read")
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -390,12 +392,14 @@ func startStoppable(t *testing.T, args []string) (*testServer, *syncBuffer, func
 		}
 	})
 	lines := bufio.NewScanner(pr)
+	var metricsURL string
 	for lines.Scan() {
 		if rest, ok := strings.CutPrefix(lines.Text(), "Aries is listening on "); ok {
 			addr, _, _ := strings.Cut(rest, " ")
 			go io.Copy(io.Discard, pr)
-			return &testServer{URL: "http://" + addr}, errOut, stop
+			return &testServer{URL: "http://" + addr, MetricsURL: metricsURL}, errOut, stop
 		}
+		metricsURL = metricsBase(lines.Text(), metricsURL)
 	}
 	return nil, errOut, stop
 }
@@ -422,11 +426,14 @@ func (c *cluster) introspectAt(t *testing.T, at *testServer, tok string) introsp
 	return f.introspect(t, tok)
 }
 
-// metric returns the value of one sample of an instance's /metrics, or
-// -1 when it is absent.
+// metric returns the value of one sample of an instance's /metrics (on its
+// --metrics-addr listener), or -1 when it is absent.
 func metric(t *testing.T, at *testServer, sample string) float64 {
 	t.Helper()
-	resp, page := get(t, http.DefaultClient, at.URL+"/metrics")
+	if at.MetricsURL == "" {
+		t.Fatalf("instance %s serves no metrics", at.URL)
+	}
+	resp, page := get(t, http.DefaultClient, at.MetricsURL+"/metrics")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /metrics: %d", resp.StatusCode)
 	}

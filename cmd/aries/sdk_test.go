@@ -46,6 +46,8 @@ func sdkFixture(t *testing.T, flags ...string) *fixture {
 		"--redirect-uri", f.redirectURI, "--scope", "read trade withdraw")
 	f.public = ariesJSON[clientJSON](t, dir, "clients", "create", "--name", "Mobile app", "--public",
 		"--redirect-uri", f.redirectURI, "--scope", "read")
+	f.rs = ariesJSON[clientJSON](t, dir, "clients", "create", "--name", "Orders API", "--resource-server",
+		"--redirect-uri", f.redirectURI, "--scope", "read")
 	f.testServer = startServer(t, dir, flags...)
 	return f
 }

@@ -42,6 +42,7 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 			&cli.StringSliceFlag{Name: "mfa-scopes", Sources: cli.EnvVars("ARIES_MFA_SCOPES"), Usage: `scopes that need two-step verification, e.g. "order:execution funds:withdrawal" (bundles allowed)`},
 			&cli.DurationFlag{Name: "mfa-max-age", Value: d.MFAMaxAge, Sources: cli.EnvVars("ARIES_MFA_MAX_AGE"), Usage: "how long a browser session's last TOTP code covers --mfa-scopes"},
 			&cli.StringFlag{Name: "pprof-addr", Sources: cli.EnvVars("ARIES_PPROF_ADDR"), Usage: "serve Go runtime profiles (net/http/pprof) on this loopback address; off when empty"},
+			&cli.StringFlag{Name: "metrics-addr", Value: defaultMetricsAddr, Sources: cli.EnvVars("ARIES_METRICS_ADDR"), Usage: "serve Prometheus metrics at /metrics on this address, never on --addr; off when empty"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			return withEnv(ctx, cmd, func(e *env) error { return serve(ctx, cmd, e, stdout, stderr) })
@@ -132,6 +133,14 @@ func serve(ctx context.Context, cmd *cli.Command, e *env, stdout, stderr io.Writ
 			return err
 		}
 		defer ps.Close()
+	}
+	if addr := cmd.String("metrics-addr"); addr != "" {
+		ms, err := serveMetrics(addr, srv.MetricsHandler(), logger)
+		if err != nil {
+			return err
+		}
+		defer ms.Close()
+		fmt.Fprintf(stdout, "Metrics on http://%s/metrics\n", ms.Addr)
 	}
 
 	served := make(chan error, 1)

@@ -14,21 +14,23 @@ import (
 // createRequest is the body of POST /admin/v1/clients. Scopes may name
 // bundles (read, trade, withdraw); they are stored expanded.
 type createRequest struct {
-	Name         string   `json:"name"`
-	Type         string   `json:"type"` // "confidential" (the default) or "public"
-	FirstParty   bool     `json:"first_party"`
-	RedirectURIs []string `json:"redirect_uris"`
-	Scopes       []string `json:"scopes"`
-	OwnerID      string   `json:"owner_id"` // optional: the developer who manages it in the Client Center
+	Name           string   `json:"name"`
+	Type           string   `json:"type"` // "confidential" (the default) or "public"
+	FirstParty     bool     `json:"first_party"`
+	ResourceServer bool     `json:"resource_server"`
+	RedirectURIs   []string `json:"redirect_uris"`
+	Scopes         []string `json:"scopes"`
+	OwnerID        string   `json:"owner_id"` // optional: the developer who manages it in the Client Center
 }
 
 // updateRequest is the body of PATCH /admin/v1/clients/{id}: a field left
 // out keeps its value.
 type updateRequest struct {
-	Name         *string   `json:"name"`
-	FirstParty   *bool     `json:"first_party"`
-	RedirectURIs *[]string `json:"redirect_uris"`
-	Scopes       *[]string `json:"scopes"`
+	Name           *string   `json:"name"`
+	FirstParty     *bool     `json:"first_party"`
+	ResourceServer *bool     `json:"resource_server"`
+	RedirectURIs   *[]string `json:"redirect_uris"`
+	Scopes         *[]string `json:"scopes"`
 }
 
 // withClient loads the client named in the path, or answers 404.
@@ -92,18 +94,19 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, admin store.Use
 		}
 	}
 	spec := registry.Spec{
-		Name:         req.Name,
-		Public:       req.Type == string(store.Public),
-		FirstParty:   req.FirstParty,
-		RedirectURIs: req.RedirectURIs,
-		Scopes:       scope.Join(req.Scopes),
-		OwnerID:      req.OwnerID,
+		Name:           req.Name,
+		Public:         req.Type == string(store.Public),
+		FirstParty:     req.FirstParty,
+		ResourceServer: req.ResourceServer,
+		RedirectURIs:   req.RedirectURIs,
+		Scopes:         scope.Join(req.Scopes),
+		OwnerID:        req.OwnerID,
 	}
-	if e := invalid(spec); e != nil {
+	c, clientSecret, err := registry.Create(ctx, h.Store, h.Hasher, registry.ActorOf(admin), spec, h.Now())
+	if e := refused(err); e != nil {
 		oauth.Write(w, e)
 		return
 	}
-	c, clientSecret, err := registry.Create(ctx, h.Store, h.Hasher, spec, h.Now())
 	if err != nil {
 		h.serverError(w, r, "create client", err)
 		return
@@ -113,11 +116,11 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, admin store.Use
 	oauth.WriteJSON(w, http.StatusCreated, registry.View(c, clientSecret))
 }
 
-// invalid returns the registry's objections to spec as one
-// invalid_request error, or nil.
-func invalid(spec registry.Spec) *oauth.Error {
-	if _, err := spec.Validate(); err != nil {
-		return oauth.Errorf(oauth.InvalidRequest, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+// refused returns the registry's objections in err as one invalid_request
+// error, or nil when err is not a *registry.Refusal.
+func refused(err error) *oauth.Error {
+	if r, ok := errors.AsType[*registry.Refusal](err); ok {
+		return oauth.Errorf(oauth.InvalidRequest, "%s", strings.ReplaceAll(r.Error(), "\n", "; "))
 	}
 	return nil
 }
@@ -130,10 +133,11 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, admin store.Use
 		return
 	}
 	spec := registry.Spec{
-		Name:         c.Name,
-		FirstParty:   c.FirstParty,
-		RedirectURIs: c.RedirectURIs,
-		Scopes:       scope.Join(c.Scopes),
+		Name:           c.Name,
+		FirstParty:     c.FirstParty,
+		ResourceServer: c.ResourceServer,
+		RedirectURIs:   c.RedirectURIs,
+		Scopes:         scope.Join(c.Scopes),
 	}
 	if req.Name != nil {
 		spec.Name = *req.Name
@@ -141,17 +145,20 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, admin store.Use
 	if req.FirstParty != nil {
 		spec.FirstParty = *req.FirstParty
 	}
+	if req.ResourceServer != nil {
+		spec.ResourceServer = *req.ResourceServer
+	}
 	if req.RedirectURIs != nil {
 		spec.RedirectURIs = *req.RedirectURIs
 	}
 	if req.Scopes != nil {
 		spec.Scopes = scope.Join(*req.Scopes)
 	}
-	if e := invalid(spec); e != nil {
+	updated, err := registry.Update(r.Context(), h.Store, registry.ActorOf(admin), c, spec, h.Now())
+	if e := refused(err); e != nil {
 		oauth.Write(w, e)
 		return
 	}
-	updated, err := registry.Update(r.Context(), h.Store, c, spec, h.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		h.notFound(w)
 		return

@@ -1,7 +1,9 @@
 // Package admin owns the admin API: JSON under /admin/v1/ for managing
 // every OAuth client, with the operations the Client Center offers an
-// administrator (list, get, create, update including first_party, rotate
-// the secret, disable, enable, delete).
+// administrator (list, get, create, update including first_party and
+// resource_server, rotate the secret, disable, enable, delete). The rules
+// about what a client may be are package registry's, applied with the
+// caller as the actor; a spec it refuses is 400 invalid_request.
 //
 // Callers present an Aries access token as a bearer token (RFC 6750 section
 // 2.1, Authorization header only). The token is checked in-process exactly
@@ -18,7 +20,7 @@
 //	GET    /admin/v1/clients               {"clients":[client...]}
 //	POST   /admin/v1/clients               create; 201 client with client_secret (confidential)
 //	GET    /admin/v1/clients/{id}          client
-//	PATCH  /admin/v1/clients/{id}          name, redirect_uris, scopes, first_party; client
+//	PATCH  /admin/v1/clients/{id}          name, redirect_uris, scopes, first_party, resource_server; client
 //	DELETE /admin/v1/clients/{id}          204
 //	POST   /admin/v1/clients/{id}/secret   client with its new client_secret
 //	POST   /admin/v1/clients/{id}/disable  client (every token it held is revoked)

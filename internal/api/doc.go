@@ -16,8 +16,10 @@
 //
 // Upstreams do not receive the bearer token (they could replay it) nor
 // cookies; they receive the verified caller in X-Aries-User (absent for a
-// client acting as itself), X-Aries-Client and X-Aries-Scopes, which Aries
-// strips from incoming requests first. The request path is forwarded
+// client acting as itself), X-Aries-Client and X-Aries-Scopes. Aries first
+// strips every incoming header that names one of them after folding case
+// and "_" to "-" (X_Aries_User reads as HTTP_X_ARIES_USER in CGI and WSGI,
+// DESIGN.md section 8). The request path is forwarded
 // unchanged, appended to the upstream's base URL.
 //
 // Revocation: tokens are verified in memory. Revocations polls the store

@@ -23,9 +23,25 @@ const (
 	HeaderScopes = "X-Aries-Scopes" // the token's scopes, space-separated
 )
 
-// callerHeaderPrefix marks every header Aries reserves for the caller's
-// identity.
-const callerHeaderPrefix = "X-Aries-"
+// reservedHeaderPrefix marks every header Aries reserves for the caller's
+// identity, in the folded form of reservedHeader.
+const reservedHeaderPrefix = "x-aries-"
+
+// reservedHeader reports whether an incoming header could be read as one of
+// Aries' caller headers. CGI (RFC 3875 section 4.1.18) and WSGI (PEP 3333)
+// hand a header to the application as HTTP_ and its name upper-cased with
+// "-" as "_", so X_Aries_User and X-Aries-User both become
+// HTTP_X_ARIES_USER, and either may win. Go's server
+// canonicalizes only around "-" (X_Aries_User arrives as X_aries_user, a
+// key of its own), so the name is folded here (case, and "_" as "-")
+// before it is compared.
+func reservedHeader(name string) bool {
+	if len(name) < len(reservedHeaderPrefix) {
+		return false
+	}
+	folded := strings.ReplaceAll(strings.ToLower(name[:len(reservedHeaderPrefix)]), "_", "-")
+	return folded == reservedHeaderPrefix
+}
 
 // ParseUpstreams checks the --upstream settings, PREFIX=URL each (or the
 // map built from them): PREFIX is a path prefix of at least one upstream
@@ -103,7 +119,7 @@ func newProxy(target *url.URL, routePrefix string, logger *slog.Logger) *httputi
 			h.Del("Authorization")
 			h.Del("Cookie")
 			for name := range h {
-				if strings.HasPrefix(http.CanonicalHeaderKey(name), callerHeaderPrefix) {
+				if reservedHeader(name) {
 					delete(h, name)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ariesexchange/aries/internal/mfa"
+	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/web"
 )
@@ -21,7 +22,8 @@ const qrSize = 200
 // securityNotices are the messages a redirect to the page may ask for
 // with ?notice=; anything else shows nothing.
 var securityNotices = map[string]string{
-	"off": "Two-step verification is off.",
+	"off":      "Two-step verification is off.",
+	"unlocked": "Two-step verification is unlocked. That recovery code is now used up.",
 }
 
 // securityPage serves GET /account/security: whether MFA is on, and the
@@ -41,8 +43,8 @@ func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
 
 // security serves POST /account/security. action is "start" (a new
 // pending secret and its QR code), "confirm" (its first code turns MFA on
-// and shows the recovery codes once) or "remove" (a current code turns MFA
-// off).
+// and shows the recovery codes once), "remove" (a current code turns MFA
+// off) or "unlock" (a recovery code lifts a second-factor lock).
 func (h *Handler) security(w http.ResponseWriter, r *http.Request) {
 	if !h.csrf.Valid(r) {
 		web.RenderForbidden(w)
@@ -65,8 +67,8 @@ func (h *Handler) security(w http.ResponseWriter, r *http.Request) {
 
 	action := r.PostFormValue("action")
 	code := r.PostFormValue("code")
-	if action == "confirm" || action == "remove" {
-		if ok, msg := h.allow(w, r, "", u.Email); !ok {
+	if action == "confirm" || action == "remove" || action == "unlock" {
+		if ok, msg := h.allow(w, r, "user:"+u.ID); !ok {
 			h.showAfterCode(w, r, http.StatusTooManyRequests, u, action, msg)
 			return
 		}
@@ -113,7 +115,12 @@ func (h *Handler) security(w http.ResponseWriter, r *http.Request) {
 	case "remove":
 		err := h.MFA.Remove(ctx, u.ID, code)
 		switch {
+		case errors.Is(err, mfa.ErrLocked):
+			h.secondFactorFailed(r, u.ID, err)
+			h.showAfterCode(w, r, http.StatusForbidden, u, action, msgLocked)
+			return
 		case errors.Is(err, mfa.ErrInvalidCode):
+			h.secondFactorFailed(r, u.ID, err)
 			h.showAfterCode(w, r, http.StatusBadRequest, u, action, msgCodeWrong)
 			return
 		case errors.Is(err, mfa.ErrNotEnabled):
@@ -125,6 +132,19 @@ func (h *Handler) security(w http.ResponseWriter, r *http.Request) {
 		}
 		h.Logger.InfoContext(ctx, "mfa removed", "user", u.ID)
 		h.redirect(w, r, securityPath+"?notice=off")
+	case "unlock":
+		err := h.MFA.UseRecoveryCode(ctx, u.ID, code)
+		switch {
+		case errors.Is(err, mfa.ErrInvalidCode):
+			h.secondFactorFailed(r, u.ID, err)
+			h.showAfterCode(w, r, http.StatusBadRequest, u, action, msgCodeWrong)
+			return
+		case err != nil:
+			h.serverError(w, r, "unlock mfa", err)
+			return
+		}
+		h.Logger.WarnContext(ctx, "second factor unlocked with a recovery code", "user", u.ID, "source", ratelimit.RemoteIP(r))
+		h.redirect(w, r, securityPath+"?notice=unlocked")
 	default:
 		web.RenderError(w, http.StatusBadRequest, web.ErrorPage{Title: "Unknown action", Description: "Go back to the security page and try again."})
 	}
@@ -177,6 +197,10 @@ func (h *Handler) showSecurity(w http.ResponseWriter, r *http.Request, status in
 		if on {
 			if p.RecoveryLeft, err = h.MFA.RecoveryCodesLeft(r.Context(), u.ID); err != nil {
 				h.serverError(w, r, "recovery codes left", err)
+				return
+			}
+			if p.Locked, err = h.MFA.Locked(r.Context(), u.ID); err != nil {
+				h.serverError(w, r, "mfa locked", err)
 				return
 			}
 		}

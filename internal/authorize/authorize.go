@@ -45,8 +45,8 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		}, req.redirectURI)
 		return
 	}
-	if e := checkUser(req, user); e != nil {
-		h.redirectError(w, r, req, e)
+	if err := h.checkUser(r.Context(), req, user); err != nil {
+		h.fail(w, r, req, err)
 		return
 	}
 	if h.stepUp(w, r, req, sess, user) {
@@ -96,8 +96,8 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 		}, req.redirectURI)
 		return
 	}
-	if e := checkUser(req, user); e != nil {
-		h.redirectError(w, r, req, e)
+	if err := h.checkUser(r.Context(), req, user); err != nil {
+		h.fail(w, r, req, err)
 		return
 	}
 	switch r.PostForm.Get("decision") {
@@ -122,9 +122,14 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// checkUser applies the rules that depend on who signed in.
-func checkUser(req *request, u store.User) *oauth.Error {
-	return CheckUser(req.scopes, u)
+// checkUser applies the rules that depend on who signed in, then those
+// about the client that only matter once someone has (CheckClientAdmin).
+// Its error is an *oauth.Error for the client, or the store's.
+func (h *Handler) checkUser(ctx context.Context, req *request, u store.User) error {
+	if e := CheckUser(req.scopes, u); e != nil {
+		return e
+	}
+	return CheckClientAdmin(ctx, h.Store, req.scopes, req.client)
 }
 
 // touchConsent records that a remembered consent was used. The scopes are
@@ -172,7 +177,7 @@ func (h *Handler) issueCode(ctx context.Context, req *request, sess store.Sessio
 func (h *Handler) showConsent(w http.ResponseWriter, r *http.Request, req *request, u store.User) {
 	scopes := make([]scope.Scope, len(req.scopes))
 	for i, s := range req.scopes {
-		scopes[i] = scope.Scope{Name: s, Description: scope.Describe(s)}
+		scopes[i] = scope.Lookup(s)
 	}
 	switchTo := cloneValues(req.params)
 	switchTo.Set(paramPrompt, "login")

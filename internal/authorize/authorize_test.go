@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ariesexchange/aries/internal/lockout"
 	"github.com/ariesexchange/aries/internal/store"
 )
 
@@ -524,7 +525,7 @@ func TestLockout(t *testing.T) {
 	for _, email := range []string{userEmail, "nobody@example.com"} {
 		t.Run(email, func(t *testing.T) {
 			e := newEnv(t)
-			for i := range lockThreshold {
+			for i := range lockout.PasswordThreshold {
 				if p := e.signIn(email, "wrong password!"); p.StatusCode != http.StatusUnauthorized {
 					t.Fatalf("failure %d: status %d, want 401", i+1, p.StatusCode)
 				}
@@ -555,15 +556,15 @@ func TestLockout(t *testing.T) {
 
 func TestLockoutLiftsAndResets(t *testing.T) {
 	e := newEnv(t)
-	for range lockThreshold {
+	for range lockout.PasswordThreshold {
 		e.signIn(userEmail, "wrong password!")
 	}
-	e.clock.Add(firstLock + time.Second)
+	e.clock.Add(30*time.Second + time.Second)
 	if p := e.signIn(userEmail, userPassword); p.StatusCode != http.StatusSeeOther {
 		t.Fatalf("after the lock: status %d, want 303", p.StatusCode)
 	}
 	// Success forgets the failures: four more do not lock.
-	for range lockThreshold - 1 {
+	for range lockout.PasswordThreshold - 1 {
 		e.signIn(userEmail, "wrong password!")
 	}
 	if p := e.signIn(userEmail, userPassword); p.StatusCode != http.StatusSeeOther {
@@ -573,9 +574,9 @@ func TestLockoutLiftsAndResets(t *testing.T) {
 
 func TestFailuresSpreadOutDoNotLock(t *testing.T) {
 	e := newEnv(t)
-	for range 2 * lockThreshold {
+	for range 2 * lockout.PasswordThreshold {
 		e.signIn(userEmail, "wrong password!")
-		e.clock.Add(failureWindow/4 + time.Second) // fewer than 5 in any window
+		e.clock.Add(lockout.PasswordWindow/4 + time.Second) // fewer than 5 in any window
 	}
 	if p := e.signIn(userEmail, userPassword); p.StatusCode != http.StatusSeeOther {
 		t.Errorf("status %d, want 303", p.StatusCode)

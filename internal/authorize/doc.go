@@ -3,8 +3,8 @@
 // step, consent, the browser session that lets a returning user skip
 // sign-in, and the account page where a user turns MFA on or off. It also
 // owns the rules every way of getting a code shares (ParseScopes,
-// CheckPKCE, CheckUser) and the CodeIssuer, which the first-party sign-in
-// (package firstparty) uses too.
+// CheckPKCE, CheckUser, CheckClientAdmin) and the CodeIssuer, which the
+// first-party sign-in (package firstparty) uses too.
 //
 // It implements the authorization code grant's front channel with PKCE
 // (RFC 7636, S256 only) and returns the issuer with every response (RFC 9207).

@@ -49,6 +49,20 @@ type env struct {
 	clock  *testclock.Clock
 	client *http.Client
 	user   store.User
+	// source, when set, is the address the server sees requests come from
+	// (through testSource).
+	source string
+}
+
+// testSource lets a test choose the address a request comes from, so that
+// throttles keyed on it can be tested from one machine.
+func testSource(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ip := r.Header.Get("X-Test-Source"); ip != "" {
+			r.RemoteAddr = ip + ":40000"
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func newEnv(t *testing.T, opts ...func(*Handler)) *env {
@@ -102,7 +116,7 @@ func newEnvWith(t *testing.T, start func(http.Handler) *httptest.Server, opts ..
 	}
 
 	mux := http.NewServeMux()
-	srv := start(mux)
+	srv := start(testSource(mux))
 	t.Cleanup(srv.Close)
 	h := &Handler{
 		Store:     st,
@@ -146,6 +160,9 @@ func (p page) location() *url.URL {
 
 func (e *env) do(req *http.Request) page {
 	e.t.Helper()
+	if e.source != "" {
+		req.Header.Set("X-Test-Source", e.source)
+	}
 	resp, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)

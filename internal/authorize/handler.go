@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ariesexchange/aries/internal/lockout"
 	"github.com/ariesexchange/aries/internal/mfa"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/password"
@@ -52,11 +53,13 @@ type Handler struct {
 	// RateLimit charges the credential POSTs (sign-in, its TOTP step, the
 	// account page's codes) to the authentication category; nil for none.
 	RateLimit *ratelimit.Policy
+	// Locks is the password lock, shared with the first-party sign-in;
+	// Register makes one over Store if nil.
+	Locks *lockout.Passwords
 
-	secure   bool
-	csrf     web.CSRF
-	failures *failures
-	codes    *CodeIssuer
+	secure bool
+	csrf   web.CSRF
+	codes  *CodeIssuer
 }
 
 // Register fills in defaults and mounts the routes listed in the package
@@ -77,9 +80,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	if h.Logger == nil {
 		h.Logger = slog.New(slog.DiscardHandler)
 	}
+	if h.Locks == nil {
+		h.Locks = lockout.NewPasswords(h.Store, h.Now)
+	}
 	h.secure = strings.HasPrefix(h.Issuer, "https://")
 	h.csrf = web.CSRF{Secure: h.secure}
-	h.failures = newFailures()
 	h.codes = &CodeIssuer{Store: h.Store, Hasher: h.Hasher, CodeTTL: h.CodeTTL, GrantTTL: h.GrantTTL, Now: h.Now}
 
 	html := func(f http.HandlerFunc) http.Handler { return web.Secure(f) }

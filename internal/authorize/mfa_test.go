@@ -470,23 +470,29 @@ func TestSignInRateLimited(t *testing.T) {
 			Logger:  slog.New(slog.DiscardHandler),
 		}
 	})
+	m.source = "203.0.113.9"
 	m.signIn("nobody@example.com", "wrong password!")
-	m.signIn("nobody@example.com", "wrong password!")
-	p := m.signIn("NOBODY@example.com", "wrong password!")
+	m.signIn("somebody@example.com", "wrong password!")
+	p := m.signIn(userEmail, userPassword)
 	if p.StatusCode != http.StatusTooManyRequests || p.Header.Get("Retry-After") == "" ||
 		!strings.Contains(p.body, "Too many attempts") || !strings.Contains(p.Header.Get("Content-Type"), "text/html") {
-		t.Errorf("third sign-in for one email: status %d, Retry-After %q, Content-Type %q; want a 429 page",
+		t.Errorf("third sign-in from one address: status %d, Retry-After %q, Content-Type %q; want a 429 page",
 			p.StatusCode, p.Header.Get("Retry-After"), p.Header.Get("Content-Type"))
 	}
-	// Another user is not throttled by it; its password and its code are
-	// charged to its own key.
+	// Another address is not throttled by it. The TOTP step is charged to
+	// the user the password proved, whatever the address.
+	m.source = "198.51.100.7"
 	if p := m.signIn(userEmail, userPassword); p.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign-in of another user: status %d, want 303", p.StatusCode)
+		t.Fatalf("sign-in from another address: status %d, want 303", p.StatusCode)
 	}
 	if p := m.answerMFA("code", m.wrongCode()); p.StatusCode != http.StatusUnauthorized {
-		t.Errorf("second request for the user (a wrong code): status %d, want 401", p.StatusCode)
+		t.Errorf("first code for the user (wrong): status %d, want 401", p.StatusCode)
+	}
+	m.source = "192.0.2.1"
+	if p := m.answerMFA("code", m.wrongCode()); p.StatusCode != http.StatusUnauthorized {
+		t.Errorf("second code for the user, from a third address (wrong): status %d, want 401", p.StatusCode)
 	}
 	if p := m.answerMFA("code", m.code(0)); p.StatusCode != http.StatusTooManyRequests || m.hasSession() {
-		t.Errorf("third request for the user (the right code): status %d, want 429 and no session", p.StatusCode)
+		t.Errorf("third code for the user (the right one): status %d, want 429 and no session", p.StatusCode)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -34,6 +33,8 @@ const (
 	msgMFAExpired   = "Your sign-in timed out. Sign in again."
 	msgMFATooMany   = "Too many wrong codes. Sign in again."
 	msgMFASignedOut = "Too many wrong codes, so you have been signed out. Sign in again."
+	msgLocked       = "Two-step verification is locked after too many wrong codes. " +
+		"Enter one of your recovery codes to unlock it, or ask Aries support to unlock your account."
 )
 
 // startMFA opens a challenge for u and sends the browser to the TOTP step.
@@ -98,7 +99,26 @@ func (h *Handler) mfaPage(w http.ResponseWriter, r *http.Request) {
 		h.serverError(w, r, "mfa user", err)
 		return
 	}
+	locked, err := h.MFA.Locked(r.Context(), u.ID)
+	if err != nil {
+		h.serverError(w, r, "mfa locked", err)
+		return
+	}
+	if locked {
+		h.showMFA(w, r, http.StatusOK, c, u, true, msgLocked)
+		return
+	}
 	h.showMFA(w, r, http.StatusOK, c, u, r.URL.Query().Get("method") == "recovery", "")
+}
+
+// secondFactorFailed logs a wrong or refused second factor as a security
+// event (DESIGN.md section 8).
+func (h *Handler) secondFactorFailed(r *http.Request, userID string, err error) {
+	source := ratelimit.RemoteIP(r)
+	h.Logger.WarnContext(r.Context(), "failed second factor", "user", userID, "source", source)
+	if errors.Is(err, mfa.ErrLocked) {
+		h.Logger.WarnContext(r.Context(), "second factor locked", "user", userID, "source", source)
+	}
 }
 
 // mfaAnswer serves POST /login/mfa: check the code, then finish the
@@ -133,13 +153,19 @@ func (h *Handler) mfaAnswer(w http.ResponseWriter, r *http.Request) {
 		h.showMFA(w, r, http.StatusBadRequest, c, u, recovery, msgCodeMissing)
 		return
 	}
-	if ok, msg := h.allow(w, r, clientIDOf(c.ReturnTo), u.Email); !ok {
+	if ok, msg := h.allow(w, r, "user:"+u.ID); !ok {
 		h.showMFA(w, r, http.StatusTooManyRequests, c, u, recovery, msg)
 		return
 	}
 
 	done, err := h.MFA.Answer(ctx, c, method, code)
+	if errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrLocked) {
+		h.secondFactorFailed(r, u.ID, err)
+	}
 	switch {
+	case errors.Is(err, mfa.ErrLocked):
+		h.showMFA(w, r, http.StatusForbidden, c, u, true, msgLocked)
+		return
 	case errors.Is(err, mfa.ErrInvalidCode) && done.FailedAttempts < done.MaxAttempts:
 		left := done.MaxAttempts - done.FailedAttempts
 		h.showMFA(w, r, http.StatusUnauthorized, c, u, recovery, fmt.Sprintf("%s %d %s left.", msgCodeWrong, left, plural(left, "try", "tries")))
@@ -236,15 +262,17 @@ func (h *Handler) stepUp(w http.ResponseWriter, r *http.Request, req *request, s
 	return true
 }
 
-// allow charges a credential POST to the authentication category, keyed by
-// the client and the user it names (DESIGN.md section 6). When refused it
-// returns false and a message for the page; the 429 status and its
-// X-RateLimit and Retry-After headers are set, the JSON body is not written.
-func (h *Handler) allow(w http.ResponseWriter, r *http.Request, clientID, email string) (bool, string) {
+// allow charges a credential POST to the authentication category under
+// key: what the request proves (the user a challenge belongs to) or where
+// it comes from ("src:" and the address), never what it merely names
+// (DESIGN.md section 8). When refused it returns false and a message for
+// the page; the 429 status and its X-RateLimit and Retry-After headers are
+// set, the JSON body is not written.
+func (h *Handler) allow(w http.ResponseWriter, r *http.Request, key string) (bool, string) {
 	if h.RateLimit == nil {
 		return true, ""
 	}
-	if h.RateLimit.Allow(headersOnly{w}, r, ratelimit.Authentication, clientID+"|"+strings.ToLower(email)) {
+	if h.RateLimit.Allow(headersOnly{w}, r, ratelimit.Authentication, key) {
 		return true, ""
 	}
 	return false, "Too many attempts. Try again in " + w.Header().Get("Retry-After") + " seconds."
@@ -256,16 +284,6 @@ type headersOnly struct{ http.ResponseWriter }
 
 func (headersOnly) WriteHeader(int)             {}
 func (headersOnly) Write(b []byte) (int, error) { return len(b), nil }
-
-// clientIDOf returns the client_id of the authorization request returnTo
-// leads back to, or "".
-func clientIDOf(returnTo string) string {
-	u, err := url.Parse(returnTo)
-	if err != nil || u.Path != authorizePath {
-		return ""
-	}
-	return u.Query().Get(paramClientID)
-}
 
 func plural(n int, one, many string) string {
 	if n == 1 {

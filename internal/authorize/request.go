@@ -84,6 +84,11 @@ func (h *Handler) parse(ctx context.Context, q url.Values) (*request, error) {
 		return nil, unknownClient("The request names more than one application (client_id).")
 	case clientID == "":
 		return nil, unknownClient("The request does not say which application is asking (client_id is missing).")
+	case !oauth.ValidIdentifier(clientID):
+		// Checked before the store sees it: PostgreSQL refuses a NUL
+		// byte or invalid UTF-8 with an error that would read as an
+		// outage (DESIGN.md section 8).
+		return nil, unknownClient("The application that sent you here is not registered with Aries.")
 	}
 	client, err := h.Store.Client(ctx, clientID)
 	switch {
@@ -101,7 +106,7 @@ func (h *Handler) parse(ctx context.Context, q url.Values) (*request, error) {
 		return nil, badRedirect("The application gave more than one return address (redirect_uri).")
 	case redirectURI == "":
 		return nil, badRedirect("The application did not say where to send you back (redirect_uri is missing).")
-	case !matchRedirectURI(client.RedirectURIs, redirectURI):
+	case !matchRedirectURI(client, redirectURI):
 		return nil, badRedirect("The application asked Aries to send you back to an address it has not registered.")
 	}
 
@@ -167,9 +172,9 @@ func single(q url.Values) (url.Values, []string) {
 }
 
 // matchRedirectURI applies the registration rules' matching (exact, with
-// RFC 8252's free port on loopback).
-func matchRedirectURI(registered []string, uri string) bool {
-	return registry.MatchRedirectURI(registered, uri)
+// RFC 8252's free port on loopback for public clients only).
+func matchRedirectURI(c store.Client, uri string) bool {
+	return registry.MatchRedirectURI(c, uri)
 }
 
 // validChallenge reports whether c looks like an S256 challenge: the

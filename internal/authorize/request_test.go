@@ -1,13 +1,13 @@
 package authorize
 
 import (
-	"context"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/ariesexchange/aries/internal/store"
 )
 
 func TestRedirectURL(t *testing.T) {
@@ -85,70 +85,6 @@ func TestErrorDescription(t *testing.T) {
 	}
 }
 
-// Concurrent wrong guesses for one email are checked one at a time, so no
-// more than lockThreshold of them can reach the password check.
-func TestFailuresSerialisePerEmail(t *testing.T) {
-	f := newFailures()
-	now := time.Unix(0, 0)
-	var (
-		mu      sync.Mutex
-		checked int
-		wg      sync.WaitGroup
-	)
-	for range 50 {
-		wg.Go(func() {
-			release, err := f.acquire(context.Background(), "a@example.com")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer release()
-			if f.locked("a@example.com", now) > 0 {
-				return
-			}
-			mu.Lock()
-			checked++
-			mu.Unlock()
-			f.fail("a@example.com", now)
-		})
-	}
-	wg.Wait()
-	if checked != lockThreshold {
-		t.Errorf("%d guesses checked, want %d", checked, lockThreshold)
-	}
-	if len(f.gates) != 0 {
-		t.Errorf("%d gates left, want 0", len(f.gates))
-	}
-}
-
-func TestFailuresAcquireHonoursContext(t *testing.T) {
-	f := newFailures()
-	release, _ := f.acquire(context.Background(), "a@example.com")
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := f.acquire(ctx, "a@example.com"); err == nil {
-		t.Errorf("acquire with a busy gate and a cancelled context succeeded")
-	}
-	release()
-	if len(f.gates) != 0 {
-		t.Errorf("%d gates left, want 0", len(f.gates))
-	}
-}
-
-func TestFailuresLockCap(t *testing.T) {
-	f := newFailures()
-	now := time.Unix(0, 0)
-	var wait time.Duration
-	for range 20 {
-		f.fail("a@example.com", now)
-		wait = f.locked("a@example.com", now)
-		now = now.Add(wait)
-	}
-	if wait != maxLock {
-		t.Errorf("lock after many failures = %v, want the cap %v", wait, maxLock)
-	}
-}
-
 // FuzzRedirectURIMatch checks that the redirect URI check is exact string
 // equality, that building a redirect never panics and never lets the state
 // value add or change a parameter, and that the return path of sign-in
@@ -169,6 +105,10 @@ func FuzzRedirectURIMatch(f *testing.F) {
 		{"https://app.example.com/callback", "https://app.example.com/callback\x00"},
 		{"https://app.example.com/callback", " https://app.example.com/callback"},
 		{"http://127.0.0.1:9000/cb", "http://127.0.0.1:9001/cb"},
+		{"http://127.0.0.1:9000/cb", "http://127.0.0.1:0/cb"},
+		{"http://127.0.0.1:9000/cb", "http://127.0.0.1:99999/cb"},
+		{"http://127.0.0.1:9000/cb", "http://127.0.0.1/cb"},
+		{"http://127.0.0.1/cb", "http://127.0.0.1:65535/cb"},
 		{"http://127.0.0.1:9000/cb", "http://localhost:9000/cb"},
 		{"http://[::1]:9000/cb", "http://[0:0:0:0:0:0:0:1]:9000/cb"},
 		{"com.example.app:/oauth/cb", "com.example.app:/oauth/cb"},
@@ -182,23 +122,29 @@ func FuzzRedirectURIMatch(f *testing.F) {
 		f.Add(s.registered, s.candidate, "st-123")
 	}
 	f.Fuzz(func(t *testing.T, registered, candidate, state string) {
-		got := matchRedirectURI([]string{registered}, candidate)
-		if registered == candidate && !got {
-			t.Fatalf("matchRedirectURI([%q], itself) = false", registered)
-		}
-		// Anything but exact equality is RFC 8252's free loopback port: the
-		// candidate must then be http on the very same loopback host.
-		if got && registered != candidate {
-			u, err := url.Parse(candidate)
-			r, rerr := url.Parse(registered)
-			if err != nil || rerr != nil || u.Scheme != "http" || u.Hostname() != r.Hostname() ||
-				!slices.Contains([]string{"127.0.0.1", "::1", "localhost"}, u.Hostname()) ||
-				u.Path != r.Path || u.RawQuery != r.RawQuery || u.User != nil || u.Fragment != "" {
-				t.Fatalf("matchRedirectURI([%q], %q) = true for more than a changed loopback port", registered, candidate)
+		for _, typ := range []store.ClientType{store.Confidential, store.Public} {
+			got := matchRedirectURI(store.Client{Type: typ, RedirectURIs: []string{registered}}, candidate)
+			if registered == candidate && !got {
+				t.Fatalf("matchRedirectURI(%s [%q], itself) = false", typ, registered)
 			}
-		}
-		if matchRedirectURI(nil, candidate) {
-			t.Fatalf("matchRedirectURI(nil, %q) = true", candidate)
+			// Anything but exact equality is RFC 8252's free loopback port,
+			// for public clients only: the candidate must then be http on
+			// the very same loopback host, with a port of 1-65535.
+			if got && registered != candidate {
+				u, err := url.Parse(candidate)
+				r, rerr := url.Parse(registered)
+				if typ != store.Public || err != nil || rerr != nil || u.Scheme != "http" || u.Hostname() != r.Hostname() ||
+					!slices.Contains([]string{"127.0.0.1", "::1", "localhost"}, u.Hostname()) ||
+					u.Path != r.Path || u.RawQuery != r.RawQuery || u.User != nil || u.Fragment != "" {
+					t.Fatalf("matchRedirectURI(%s [%q], %q) = true for more than a changed loopback port", typ, registered, candidate)
+				}
+				if port, err := strconv.Atoi(u.Port()); err != nil || port < 1 || port > 65535 {
+					t.Fatalf("matchRedirectURI(%s [%q], %q) = true for port %q", typ, registered, candidate, u.Port())
+				}
+			}
+			if matchRedirectURI(store.Client{Type: typ}, candidate) {
+				t.Fatalf("matchRedirectURI(%s with no URIs, %q) = true", typ, candidate)
+			}
 		}
 
 		// The other parsers of browser input must not panic either, and

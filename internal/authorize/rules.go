@@ -1,6 +1,9 @@
 package authorize
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -60,6 +63,41 @@ func CheckUser(scopes []string, u store.User) *oauth.Error {
 		return oauth.Errorf(oauth.AccessDenied, "the admin scope is granted only to administrators")
 	}
 	return nil
+}
+
+// Owners finds the user who owns a client; store.Store is one.
+type Owners interface {
+	UserByID(ctx context.Context, id string) (store.User, error)
+}
+
+// CheckClientAdmin applies DESIGN.md section 8, "Admin is never
+// self-granted", to the client: the admin scope is granted only through a
+// client an administrator vouches for. That is a client
+//   - made by the operator with the CLI (OwnerID ""): whoever runs the
+//     command line holds the database, so counts as an administrator;
+//   - owned by a user who is an administrator now (a revoked admin flag
+//     stops it);
+//   - marked first-party, which only an administrator can do (package
+//     registry).
+//
+// A developer's own app never is, even when an administrator enabled admin
+// on it: one administrator signing in to it would hand its developer the
+// admin API. The refusal is invalid_scope (RFC 6749 section 4.1.2.1: the
+// requested scope is invalid for this client), whoever signed in; any other
+// error is the store's.
+func CheckClientAdmin(ctx context.Context, owners Owners, scopes []string, client store.Client) error {
+	if !slices.Contains(scopes, scope.Admin) || client.OwnerID == "" || client.FirstParty {
+		return nil
+	}
+	owner, err := owners.UserByID(ctx, client.OwnerID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("authorize: owner of client %s: %w", client.ID, err)
+	case owner.Admin:
+		return nil
+	}
+	return oauth.Errorf(oauth.InvalidScope, "the admin scope is granted only to clients an administrator owns or marked first-party")
 }
 
 // DefaultScope is the scope of a browser authorization request that names

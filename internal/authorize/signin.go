@@ -2,6 +2,7 @@ package authorize
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -9,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ariesexchange/aries/internal/oauth"
+	"github.com/ariesexchange/aries/internal/password"
+	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/web"
 )
@@ -18,6 +22,7 @@ import (
 const (
 	msgIncorrect = "Incorrect email or password."
 	msgMissing   = "Enter your email and password."
+	msgBusy      = "Aries is busy signing people in. Try again in a moment."
 )
 
 // signInPage serves GET /login.
@@ -48,39 +53,33 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusBadRequest, msgMissing)
 		return
 	}
-	if len(email) > MaxEmailLen {
-		again(http.StatusUnauthorized, msgIncorrect)
-		return
-	}
-	if ok, msg := h.allow(w, r, clientIDOf(returnTo), email); !ok {
+	// The address pays for every password it sends, before the KDF runs:
+	// nothing the form names (an email, the client in return_to) can buy
+	// a fresh allowance (DESIGN.md section 8).
+	source := ratelimit.RemoteIP(r)
+	if ok, msg := h.allow(w, r, "src:"+source); !ok {
 		again(http.StatusTooManyRequests, msg)
 		return
 	}
-	release, err := h.failures.acquire(ctx, email)
-	if err != nil {
-		h.serverError(w, r, "sign-in gate", err)
+	res, err := CheckPassword(ctx, h.Locks, h.Store, h.Passwords, h.Logger, email, pw, source)
+	switch {
+	case errors.Is(err, password.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		again(http.StatusServiceUnavailable, msgBusy)
 		return
-	}
-	defer release()
-	// While locked, the password is not even checked: guessing gains
-	// nothing and costs the server no KDF work.
-	if wait := h.failures.locked(email, h.Now()); wait > 0 {
-		secs := int(math.Ceil(wait.Seconds()))
+	case err != nil:
+		h.serverError(w, r, "check password", err)
+		return
+	case res.Locked > 0:
+		secs := int(math.Ceil(res.Locked.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		again(http.StatusTooManyRequests, fmt.Sprintf("Too many attempts. Try again in %d seconds.", secs))
 		return
-	}
-	u, ok, err := CheckPassword(ctx, h.Store, h.Passwords, h.Logger, email, pw)
-	if err != nil {
-		h.serverError(w, r, "check password", err)
-		return
-	}
-	if !ok {
-		h.failures.fail(email, h.Now())
+	case !res.OK:
 		again(http.StatusUnauthorized, msgIncorrect)
 		return
 	}
-	h.failures.succeed(email)
+	u := res.User
 	h.passwordVerified(w, r, u, returnTo)
 }
 
@@ -124,8 +123,11 @@ func (h *Handler) flowOf(ctx context.Context, returnTo string) (name, redirectUR
 		return "", ""
 	}
 	q := u.Query()
+	if !oauth.ValidIdentifier(q.Get(paramClientID)) {
+		return "", ""
+	}
 	c, err := h.Store.Client(ctx, q.Get(paramClientID))
-	if err != nil || c.Disabled || !matchRedirectURI(c.RedirectURIs, q.Get(paramRedirectURI)) {
+	if err != nil || c.Disabled || !matchRedirectURI(c, q.Get(paramRedirectURI)) {
 		return "", ""
 	}
 	return c.Name, q.Get(paramRedirectURI)

@@ -49,6 +49,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, p oau
 	if id == "" {
 		return Result{}, oauth.ClientError("client_id is required", basic)
 	}
+	if !oauth.ValidIdentifier(id) {
+		// No client has such an id; the store is not asked (DESIGN.md
+		// section 8: PostgreSQL would fail on a NUL byte or bad UTF-8).
+		return Result{}, fail
+	}
 	c, err := a.Store.Client(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		// Do the same hashing work as for a known client so timing does not

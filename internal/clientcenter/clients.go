@@ -27,7 +27,8 @@ type ClientRow struct {
 
 // ClientForm is the registration and settings form. Its fields post as
 // name, type (confidential or public, registration only), redirect_uris
-// (one per line), scope (repeated) and first_party (administrators only).
+// (one per line), scope (repeated), first_party and resource_server
+// (administrators only).
 type ClientForm struct {
 	New            bool // registration form: the type can be chosen
 	Name           string
@@ -35,7 +36,8 @@ type ClientForm struct {
 	RedirectURIs   string // the textarea's text
 	Scopes         []ScopeOption
 	FirstParty     bool
-	ShowFirstParty bool // the signed-in user is an administrator
+	ResourceServer bool
+	ShowFirstParty bool // the signed-in user is an administrator: the administrator settings are shown
 	Errors         []string
 	BadName        bool
 	BadRedirects   bool
@@ -82,12 +84,13 @@ type DeletePage struct {
 
 // formInput is what a registration or settings form sent.
 type formInput struct {
-	name         string
-	public       bool
-	redirectText string
-	redirectURIs []string
-	scopes       []string
-	firstParty   bool
+	name           string
+	public         bool
+	redirectText   string
+	redirectURIs   []string
+	scopes         []string // split on whitespace: one value may hold several
+	firstParty     bool
+	resourceServer bool
 }
 
 func readForm(r *http.Request) formInput {
@@ -95,8 +98,12 @@ func readForm(r *http.Request) formInput {
 		name:         strings.TrimSpace(r.PostFormValue("name")),
 		public:       r.PostFormValue("type") == string(store.Public),
 		redirectText: r.PostFormValue("redirect_uris"),
-		scopes:       r.PostForm["scope"],
-		firstParty:   r.PostFormValue("first_party") != "",
+		// The checkboxes send one scope per value, but a hand-made form
+		// can send "read admin" or "admin " as one: every value is split
+		// here, before anything looks at it (DESIGN.md section 8).
+		scopes:         strings.Fields(strings.Join(r.PostForm["scope"], " ")),
+		firstParty:     r.PostFormValue("first_party") != "",
+		resourceServer: r.PostFormValue("resource_server") != "",
 	}
 	in.redirectURIs = splitRedirectURIs(in.redirectText)
 	return in
@@ -117,8 +124,9 @@ func splitRedirectURIs(text string) []string {
 }
 
 // scopeOptions lists the scopes u may enable, checked as in checked. The
-// admin scope is offered to administrators only, or when the client
-// already has it (so an edit by its owner keeps it).
+// admin scope is offered to administrators only, or shown checked when the
+// client has it: a developer's edit must take it off in plain sight (the
+// registry refuses to keep it for them) rather than lose it silently.
 func scopeOptions(u store.User, checked []string) []ScopeOption {
 	var out []ScopeOption
 	for _, s := range scope.All {
@@ -131,22 +139,31 @@ func scopeOptions(u store.User, checked []string) []ScopeOption {
 	return out
 }
 
-// check validates a form for u, who edits client old (zero for a new one),
-// and returns the spec to register. Rules about clients are registry's;
-// the rules here are about who asks.
-func check(u store.User, old store.Client, in formInput) (registry.Spec, ClientForm) {
+// specOf turns a form that u sent about client old (zero for a new one)
+// into the spec to register. Only the administrator settings an
+// administrator can see are read from the form; for anyone else they keep
+// the client's values. Whether the spec is allowed, for u, is the
+// registry's decision (registry.ActorOf(u)), not this page's.
+func specOf(u store.User, old store.Client, in formInput) registry.Spec {
 	spec := registry.Spec{
-		Name:         in.name,
-		Public:       in.public,
-		FirstParty:   old.FirstParty,
-		RedirectURIs: in.redirectURIs,
-		Scopes:       scope.Join(in.scopes),
-		OwnerID:      u.ID,
+		Name:           in.name,
+		Public:         in.public,
+		FirstParty:     old.FirstParty,
+		ResourceServer: old.ResourceServer,
+		RedirectURIs:   in.redirectURIs,
+		Scopes:         scope.Join(in.scopes),
+		OwnerID:        u.ID,
 	}
 	if u.Admin {
-		spec.FirstParty = in.firstParty
+		spec.FirstParty, spec.ResourceServer = in.firstParty, in.resourceServer
 	}
-	canonical, _ := scope.Expand(in.scopes)
+	return spec
+}
+
+// refusedForm is the form as u sent it, with the registry's refusal shown
+// and the fields it concerns marked.
+func refusedForm(u store.User, old store.Client, in formInput, spec registry.Spec, refusal *registry.Refusal) ClientForm {
+	canonical, err := scope.Expand(in.scopes)
 	form := ClientForm{
 		New:            old.ID == "",
 		Name:           in.name,
@@ -154,27 +171,19 @@ func check(u store.User, old store.Client, in formInput) (registry.Spec, ClientF
 		RedirectURIs:   in.redirectText,
 		Scopes:         scopeOptions(u, canonical),
 		FirstParty:     spec.FirstParty,
+		ResourceServer: spec.ResourceServer,
 		ShowFirstParty: u.Admin,
+		Errors:         strings.Split(refusal.Error(), "\n"),
+		BadName:        in.name == "",
+		BadScopes:      err != nil || len(canonical) == 0 || !u.Admin && slices.Contains(canonical, scope.Admin),
+		BadRedirects:   len(in.redirectURIs) == 0 || len(in.redirectURIs) > registry.MaxRedirectURIs,
 	}
-	var errs []error
-	if _, err := spec.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if !u.Admin && slices.Contains(canonical, scope.Admin) && !slices.Contains(old.Scopes, scope.Admin) {
-		errs = append(errs, errors.New("only administrators may enable the admin scope"))
-	}
-	if err := errors.Join(errs...); err != nil {
-		form.Errors = strings.Split(err.Error(), "\n")
-		form.BadName = in.name == ""
-		form.BadScopes = len(canonical) == 0
-		form.BadRedirects = len(in.redirectURIs) == 0 || len(in.redirectURIs) > registry.MaxRedirectURIs
-		for _, uri := range in.redirectURIs {
-			if registry.ValidateRedirectURI(uri) != nil {
-				form.BadRedirects = true
-			}
+	for _, uri := range in.redirectURIs {
+		if registry.ValidateRedirectURI(uri) != nil {
+			form.BadRedirects = true
 		}
 	}
-	return spec, form
+	return form
 }
 
 // formOf fills the settings form from a stored client.
@@ -185,6 +194,7 @@ func formOf(u store.User, c store.Client) ClientForm {
 		RedirectURIs:   strings.Join(c.RedirectURIs, "\n"),
 		Scopes:         scopeOptions(u, c.Scopes),
 		FirstParty:     c.FirstParty,
+		ResourceServer: c.ResourceServer,
 		ShowFirstParty: u.Admin,
 	}
 }
@@ -238,12 +248,14 @@ func (h *Handler) newForm(w http.ResponseWriter, r *http.Request, u store.User) 
 // create serves POST /clients. A confidential client's secret is shown in
 // this response and nowhere else, ever.
 func (h *Handler) create(w http.ResponseWriter, r *http.Request, u store.User) {
-	spec, form := check(u, store.Client{}, readForm(r))
-	if form.Errors != nil {
+	in := readForm(r)
+	spec := specOf(u, store.Client{}, in)
+	c, clientSecret, err := registry.Create(r.Context(), h.Store, h.Hasher, registry.ActorOf(u), spec, h.Now())
+	if refusal, ok := errors.AsType[*registry.Refusal](err); ok {
+		form := refusedForm(u, store.Client{}, in, spec, refusal)
 		web.Render(w, http.StatusBadRequest, web.PageClientNew, NewClientPage{Frame: h.frame(w, r, u, sectionClients), Form: form})
 		return
 	}
-	c, clientSecret, err := registry.Create(r.Context(), h.Store, h.Hasher, spec, h.Now())
 	if err != nil {
 		h.serverError(w, r, "create client", err)
 		return
@@ -296,12 +308,13 @@ func (h *Handler) renderClient(w http.ResponseWriter, r *http.Request, u store.U
 func (h *Handler) update(w http.ResponseWriter, r *http.Request, u store.User, c store.Client) {
 	in := readForm(r)
 	in.public = c.Type == store.Public
-	spec, form := check(u, c, in)
-	if form.Errors != nil {
-		h.renderClient(w, r, u, c, http.StatusBadRequest, form)
+	spec := specOf(u, c, in)
+	_, err := registry.Update(r.Context(), h.Store, registry.ActorOf(u), c, spec, h.Now())
+	if refusal, ok := errors.AsType[*registry.Refusal](err); ok {
+		h.renderClient(w, r, u, c, http.StatusBadRequest, refusedForm(u, c, in, spec, refusal))
 		return
 	}
-	if _, err := registry.Update(r.Context(), h.Store, c, spec, h.Now()); err != nil {
+	if err != nil {
 		h.serverError(w, r, "update client", err)
 		return
 	}

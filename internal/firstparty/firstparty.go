@@ -3,15 +3,18 @@ package firstparty
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
-	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ariesexchange/aries/internal/authorize"
 	"github.com/ariesexchange/aries/internal/clientauth"
+	"github.com/ariesexchange/aries/internal/lockout"
 	"github.com/ariesexchange/aries/internal/mfa"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/password"
@@ -27,6 +30,9 @@ type Handler struct {
 	Store     store.Store
 	Clients   *clientauth.Authenticator
 	Passwords *password.Hasher
+	// Locks is the password lock, shared with the hosted sign-in (one lock
+	// for both, DESIGN.md section 8).
+	Locks *lockout.Passwords
 	// MFA checks second factors; nil means no user is asked for one (and
 	// no one can get a StepUp scope).
 	MFA    *mfa.Service
@@ -48,20 +54,23 @@ func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, oerr)
 		return
 	}
-	email := strings.ToLower(strings.TrimSpace(params["email"]))
-	if !h.allow(w, r, params, email) {
+	client, ok := h.authenticate(w, r, params)
+	if !ok {
 		return
 	}
-	if err := h.authorize(ctx, w, r, params, email); err != nil {
+	// The authenticated client and the address pay for every password
+	// sent, before the KDF runs: an email the body names buys nothing
+	// (DESIGN.md section 8).
+	if !h.allow(w, r, client.ID+"|src:"+ratelimit.RemoteIP(r)) {
+		return
+	}
+	if err := h.authorize(ctx, w, r, params, client); err != nil {
 		h.writeError(w, r, err)
 	}
 }
 
-func (h *Handler) authorize(ctx context.Context, w http.ResponseWriter, r *http.Request, params oauth.Params, email string) error {
-	client, oerr := h.firstPartyClient(ctx, r, params)
-	if oerr != nil {
-		return oerr
-	}
+func (h *Handler) authorize(ctx context.Context, w http.ResponseWriter, r *http.Request, params oauth.Params, client store.Client) error {
+	email := strings.ToLower(strings.TrimSpace(params["email"]))
 	pw := params["password"]
 	if email == "" || pw == "" {
 		return oauth.Errorf(oauth.InvalidRequest, "email and password are required")
@@ -74,7 +83,7 @@ func (h *Handler) authorize(ctx context.Context, w http.ResponseWriter, r *http.
 	// be redirected. One that is given must be registered, and the token
 	// request must then repeat it (RFC 6749 section 4.1.3).
 	redirectURI := params["redirect_uri"]
-	if redirectURI != "" && !registry.MatchRedirectURI(client.RedirectURIs, redirectURI) {
+	if redirectURI != "" && !registry.MatchRedirectURI(client, redirectURI) {
 		return oauth.Errorf(oauth.InvalidRequest, "redirect_uri is not registered for this client")
 	}
 	challenge, method := params["code_challenge"], params["code_challenge_method"]
@@ -82,17 +91,32 @@ func (h *Handler) authorize(ctx context.Context, w http.ResponseWriter, r *http.
 		return oerr
 	}
 
-	u, ok, err := authorize.CheckPassword(ctx, h.Store, h.Passwords, h.Logger, email, pw)
-	if err != nil {
+	res, err := authorize.CheckPassword(ctx, h.Locks, h.Store, h.Passwords, h.Logger, email, pw, ratelimit.RemoteIP(r))
+	switch {
+	case errors.Is(err, password.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		return &oauth.Error{Code: oauth.TemporarilyUnavailable, Description: "too many sign-ins at once; try again in a second", Status: http.StatusServiceUnavailable}
+	case err != nil:
 		return err
-	}
-	if !ok {
+	case res.Locked > 0:
+		secs := int(math.Ceil(res.Locked.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		return &oauth.Error{Code: oauth.AccessDenied, Status: http.StatusTooManyRequests,
+			Description: fmt.Sprintf("too many failed sign-ins for this account from this address; try again in %d seconds", secs)}
+	case !res.OK:
 		// The same answer for an unknown email and a wrong password.
 		return &oauth.Error{Code: oauth.AccessDenied, Description: "the email or password is incorrect", Status: http.StatusUnauthorized}
 	}
+	u := res.User
 	if oerr := authorize.CheckUser(scopes, u); oerr != nil {
 		oerr.Status = http.StatusForbidden
 		return oerr
+	}
+	// Every client here is first-party, which CheckClientAdmin accepts;
+	// called all the same so that the rule has one home for both ways of
+	// getting a code.
+	if err := authorize.CheckClientAdmin(ctx, h.Store, scopes, client); err != nil {
+		return err
 	}
 	mfaOn := false
 	if h.MFA != nil {
@@ -136,8 +160,12 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, oerr)
 		return
 	}
-	// The rate-limit key names the challenge's user when the token is live
-	// and was given to this client; otherwise the source address.
+	client, ok := h.authenticate(w, r, params)
+	if !ok {
+		return
+	}
+	// A live session token of this client proves which user's code is
+	// being guessed: the limit is that user's, whatever the address.
 	var c store.MFAChallenge
 	live := false
 	if token := params["session_token"]; token != "" && h.MFA != nil {
@@ -145,34 +173,25 @@ func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
 		c, err = h.MFA.Challenge(ctx, token)
 		switch {
 		case err == nil:
-			live = c.Purpose == store.MFAFirstParty && c.ClientID == requestClientID(r, params)
+			live = c.Purpose == store.MFAFirstParty && c.ClientID == client.ID
 		case !errors.Is(err, mfa.ErrChallengeDead):
 			h.writeError(w, r, err)
 			return
 		}
 	}
-	email := ""
+	key := client.ID + "|src:" + ratelimit.RemoteIP(r)
 	if live {
-		u, err := h.Store.UserByID(ctx, c.UserID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			h.writeError(w, r, err)
-			return
-		}
-		email = u.Email
+		key = client.ID + "|user:" + c.UserID
 	}
-	if !h.allow(w, r, params, email) {
+	if !h.allow(w, r, key) {
 		return
 	}
-	if err := h.verify(ctx, w, r, params, c, live); err != nil {
+	if err := h.verify(ctx, w, r, params, client, c, live); err != nil {
 		h.writeError(w, r, err)
 	}
 }
 
-func (h *Handler) verify(ctx context.Context, w http.ResponseWriter, r *http.Request, params oauth.Params, c store.MFAChallenge, live bool) error {
-	client, oerr := h.firstPartyClient(ctx, r, params)
-	if oerr != nil {
-		return oerr
-	}
+func (h *Handler) verify(ctx context.Context, w http.ResponseWriter, r *http.Request, params oauth.Params, client store.Client, c store.MFAChallenge, live bool) error {
 	if _, oerr := params.Require("session_token"); oerr != nil {
 		return oerr
 	}
@@ -181,11 +200,22 @@ func (h *Handler) verify(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return oerr
 	}
 	dead := oauth.Errorf(oauth.InvalidGrant, "the session token is invalid, expired, already used or out of attempts: sign in again")
-	if !live || c.ClientID != client.ID {
+	if !live {
 		return dead
 	}
 	done, err := h.MFA.Answer(ctx, c, mfa.TOTPCode, code)
+	if errors.Is(err, mfa.ErrInvalidCode) || errors.Is(err, mfa.ErrLocked) {
+		source := ratelimit.RemoteIP(r)
+		h.Logger.WarnContext(ctx, "failed second factor", "user", c.UserID, "source", source, "client", c.ClientID)
+		if errors.Is(err, mfa.ErrLocked) {
+			h.Logger.WarnContext(ctx, "second factor locked", "user", c.UserID, "source", source)
+		}
+	}
 	switch {
+	case errors.Is(err, mfa.ErrLocked):
+		return &oauth.Error{Code: oauth.AccessDenied, Status: http.StatusForbidden,
+			Description: "two-step verification is locked after too many wrong codes: unlock it with a recovery code at " +
+				h.Issuer + "/login, or ask Aries support"}
 	case errors.Is(err, mfa.ErrInvalidCode):
 		return oauth.Errorf(oauth.InvalidMFACode, "the code is wrong or was already used")
 	case errors.Is(err, mfa.ErrChallengeDead):
@@ -207,18 +237,26 @@ func (h *Handler) verify(ctx context.Context, w http.ResponseWriter, r *http.Req
 	})
 }
 
-// firstPartyClient authenticates the client and checks that it may sign
-// users in with a password.
-func (h *Handler) firstPartyClient(ctx context.Context, r *http.Request, params oauth.Params) (store.Client, *oauth.Error) {
-	auth, oerr := h.Clients.Authenticate(ctx, r, params)
+// authenticate authenticates the client and checks that it may sign users
+// in with a password: a confidential first-party client (DESIGN.md section
+// 8; a public client would let anyone holding its id guess passwords). A
+// failed authentication is charged to the source address, so secrets cannot
+// be guessed faster than passwords. It writes the error itself.
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, params oauth.Params) (store.Client, bool) {
+	auth, oerr := h.Clients.Authenticate(r.Context(), r, params)
 	if oerr != nil {
-		return store.Client{}, oerr
+		if oerr.Status == http.StatusUnauthorized && !h.allow(w, r, "src:"+ratelimit.RemoteIP(r)) {
+			return store.Client{}, false
+		}
+		oauth.Write(w, oerr)
+		return store.Client{}, false
 	}
-	if !auth.Client.FirstParty {
-		return store.Client{}, oauth.Errorf(oauth.UnauthorizedClient,
-			"only first-party clients may sign users in with a password; use the authorization code flow at /oauth2/authorize")
+	if !auth.Client.FirstParty || auth.Client.Type != store.Confidential {
+		oauth.Write(w, oauth.Errorf(oauth.UnauthorizedClient,
+			"only confidential first-party clients may sign users in with a password; use the authorization code flow at /oauth2/authorize"))
+		return store.Client{}, false
 	}
-	return auth.Client, nil
+	return auth.Client, true
 }
 
 // issue writes the 200 answer with a new authorization code.
@@ -242,29 +280,13 @@ func (h *Handler) enrollFirst(need []string) *oauth.Error {
 	}
 }
 
-// allow charges the request to the authentication category: keyed by the
-// client and the user's email when the request names one, else by the
-// client and the source address. It writes the 429 itself.
-func (h *Handler) allow(w http.ResponseWriter, r *http.Request, params oauth.Params, email string) bool {
+// allow charges the request to the authentication category under key. It
+// writes the 429 itself.
+func (h *Handler) allow(w http.ResponseWriter, r *http.Request, key string) bool {
 	if h.RateLimit == nil {
 		return true
 	}
-	key := requestClientID(r, params) + "|" + email
-	if email == "" {
-		key = requestClientID(r, params) + "|ip:" + ratelimit.RemoteIP(r)
-	}
 	return h.RateLimit.Allow(w, r, ratelimit.Authentication, key)
-}
-
-// requestClientID is the client id the request claims, before it is
-// authenticated: from HTTP Basic or the body.
-func requestClientID(r *http.Request, params oauth.Params) string {
-	if user, _, ok := r.BasicAuth(); ok {
-		if id, err := url.QueryUnescape(user); err == nil {
-			return id
-		}
-	}
-	return params["client_id"]
 }
 
 // writeError renders protocol errors as they are and hides every other

@@ -22,6 +22,7 @@ import (
 
 	"github.com/ariesexchange/aries/internal/authorize"
 	"github.com/ariesexchange/aries/internal/clientauth"
+	"github.com/ariesexchange/aries/internal/lockout"
 	"github.com/ariesexchange/aries/internal/mfa"
 	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/ratelimit"
@@ -58,6 +59,7 @@ type env struct {
 	recovery  []string
 	plainUser store.User
 	mfaUser   store.User
+	source    string // the address requests come from, when set
 }
 
 type option func(*Handler)
@@ -112,6 +114,7 @@ func newEnv(t *testing.T, opts ...option) *env {
 		Store:     st,
 		Clients:   &clientauth.Authenticator{Store: st, Hasher: hasher},
 		Passwords: passwords,
+		Locks:     lockout.NewPasswords(st, clk.Now),
 		MFA:       svc,
 		Codes:     &authorize.CodeIssuer{Store: st, Hasher: hasher, Now: clk.Now},
 		Issuer:    "https://aries.example",
@@ -124,7 +127,14 @@ func newEnv(t *testing.T, opts ...option) *env {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/oauth2/authorize", e.h.Authorize)
 	mux.HandleFunc("POST /v1/oauth2/mfa/verify", e.h.Verify)
-	e.srv = httptest.NewServer(mux)
+	// X-Test-Source sets the address the handler sees, so throttles keyed
+	// on it can be tested from one machine.
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ip := r.Header.Get("X-Test-Source"); ip != "" {
+			r.RemoteAddr = ip + ":40000"
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -150,7 +160,15 @@ func (e *env) postJSON(path string, body map[string]string) answer {
 
 func (e *env) send(path, contentType, body string) answer {
 	e.t.Helper()
-	resp, err := e.srv.Client().Post(e.srv.URL+path, contentType, strings.NewReader(body))
+	req, err := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if e.source != "" {
+		req.Header.Set("X-Test-Source", e.source)
+	}
+	resp, err := e.srv.Client().Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -404,17 +422,16 @@ func TestRequestErrors(t *testing.T) {
 		{"unregistered redirect_uri", with("redirect_uri", "https://evil.example/cb"), http.StatusBadRequest, "invalid_request"},
 		{"plain PKCE", with("code_challenge", challenge, "code_challenge_method", "plain"), http.StatusBadRequest, "invalid_request"},
 		{"short challenge", with("code_challenge", "abc", "code_challenge_method", "S256"), http.StatusBadRequest, "invalid_request"},
-		{"public client without PKCE", with("client_id", spaID, "client_secret", ""), http.StatusBadRequest, "invalid_request"},
+		// Security review finding 3: a public client marked first-party
+		// (made before registration refused it) cannot sign anyone in.
+		{"public first-party client", with("client_id", spaID, "client_secret", ""), http.StatusBadRequest, "unauthorized_client"},
+		{"public first-party client with PKCE", with("client_id", spaID, "client_secret", "", "code_challenge", challenge, "code_challenge_method", "S256"), http.StatusBadRequest, "unauthorized_client"},
 		{"admin scope for a non-admin", with("scope", "admin"), http.StatusForbidden, "access_denied"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			wantError(t, tt.name, e.postJSON("/v1/oauth2/authorize", tt.body), tt.status, tt.code)
 		})
-	}
-	a := e.postJSON("/v1/oauth2/authorize", with("client_id", spaID, "client_secret", "", "code_challenge", challenge, "code_challenge_method", "S256"))
-	if a.Status != http.StatusOK {
-		t.Errorf("public client with PKCE: got %d %s, want 200", a.Status, a.Body)
 	}
 
 	token := e.sessionToken()
@@ -431,7 +448,7 @@ func TestRequestErrors(t *testing.T) {
 	for _, tt := range verifyTests {
 		wantError(t, tt.name, e.postJSON("/v1/oauth2/mfa/verify", tt.body), http.StatusBadRequest, tt.code)
 	}
-	a = e.postJSON("/v1/oauth2/mfa/verify", map[string]string{"client_id": appID, "client_secret": "aries_cs_wrong", "session_token": token, "code": e.code(e.clock.Now())})
+	a := e.postJSON("/v1/oauth2/mfa/verify", map[string]string{"client_id": appID, "client_secret": "aries_cs_wrong", "session_token": token, "code": e.code(e.clock.Now())})
 	wantError(t, "verify with a wrong client secret", a, http.StatusUnauthorized, "invalid_client")
 	if a := e.verify(token, e.code(e.clock.Now())); a.Status != http.StatusOK {
 		t.Errorf("verify after the failed client authentication: got %d %s, want 200 (the code was not spent)", a.Status, a.Body)
@@ -478,18 +495,71 @@ func TestRateLimited(t *testing.T) {
 			Logger:  slog.New(slog.DiscardHandler),
 		}
 	})
+	e.source = "203.0.113.9"
 	for i := range 3 {
-		a := e.signIn("nobody@example.com", "read")
+		a := e.signIn(fmt.Sprintf("nobody%d@example.com", i), "read")
 		if a.Status != http.StatusUnauthorized || a.Header.Get("X-RateLimit-Limit") != "3" {
 			t.Fatalf("attempt %d: got %d with X-RateLimit-Limit %q, want 401 and 3", i+1, a.Status, a.Header.Get("X-RateLimit-Limit"))
 		}
 	}
-	a := e.signIn("NOBODY@example.com", "read")
-	wantError(t, "fourth attempt for one email", a, http.StatusTooManyRequests, "rate_limited")
+	// A new email buys nothing: the client and the address pay.
+	a := e.signIn(plainEmail, "read")
+	wantError(t, "fourth attempt from one address", a, http.StatusTooManyRequests, "rate_limited")
 	if a.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
+	e.source = "198.51.100.7"
 	if a := e.signIn(plainEmail, "read"); a.Status != http.StatusOK {
-		t.Errorf("another email from the same client: got %d %s, want 200", a.Status, a.Body)
+		t.Errorf("the same client from another address: got %d %s, want 200", a.Status, a.Body)
+	}
+}
+
+// Security review finding 3: the first-party sign-in had no password lock.
+// It shares the hosted sign-in's: per account and address.
+func TestPasswordLock(t *testing.T) {
+	e := newEnv(t)
+	e.source = "203.0.113.9"
+	for i := range lockout.PasswordThreshold {
+		a := e.signIn(plainEmail, "read", "password", "wrong password!")
+		wantError(t, fmt.Sprintf("wrong password %d", i+1), a, http.StatusUnauthorized, "access_denied")
+	}
+	a := e.signIn(plainEmail, "read")
+	wantError(t, "the right password while locked", a, http.StatusTooManyRequests, "access_denied")
+	if a.Header.Get("Retry-After") != "30" {
+		t.Errorf("Retry-After %q, want 30", a.Header.Get("Retry-After"))
+	}
+	e.source = "198.51.100.7"
+	if a := e.signIn(plainEmail, "read"); a.Status != http.StatusOK {
+		t.Errorf("from another address: got %d %s, want 200", a.Status, a.Body)
+	}
+	e.source = "203.0.113.9"
+	e.clock.Add(31 * time.Second)
+	if a := e.signIn(plainEmail, "read"); a.Status != http.StatusOK {
+		t.Errorf("after the lock: got %d %s, want 200", a.Status, a.Body)
+	}
+}
+
+// Wrong codes at mfa/verify count toward the user's second-factor lock
+// across session tokens; once locked, the right code is refused.
+func TestVerifySecondFactorLock(t *testing.T) {
+	e := newEnv(t)
+	wrong := "000000"
+	if wrong == e.code(e.clock.Now()) {
+		wrong = "000001"
+	}
+	for i := 0; i < lockout.SecondFactorLimit; {
+		token := e.sessionToken()
+		for range 4 {
+			if i == lockout.SecondFactorLimit {
+				break
+			}
+			e.verify(token, wrong)
+			i++
+		}
+	}
+	a := e.verify(e.sessionToken(), e.code(e.clock.Now()))
+	wantError(t, "the right code once locked", a, http.StatusForbidden, "access_denied")
+	if !strings.Contains(a.Description, "recovery code") {
+		t.Errorf("error_description %q does not say how to unlock", a.Description)
 	}
 }

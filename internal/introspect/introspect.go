@@ -7,6 +7,14 @@
 // token that carries the grant's id (RFC 7009 section 2.1). Introspection is
 // the authoritative answer: it checks the signature, expiry, revoked jtis,
 // the grant and the client.
+//
+// Introspection answers only confidential clients (RFC 7662 section 2.1:
+// the metadata lists no "none" method for it, so a public client is 401
+// invalid_client), and tells a caller about a token only when the token is
+// its own or the caller is a resource server an administrator marked
+// (store.Client.ResourceServer); anyone else gets {"active":false} (RFC 7662
+// section 4, DESIGN.md section 8). Revocation accepts public clients, for
+// their own tokens only.
 package introspect
 
 import (
@@ -54,8 +62,10 @@ type Response struct {
 var inactive = Response{Active: false}
 
 // request parses the body and authenticates the caller, as both endpoints
-// require (RFC 7009 section 2.1, RFC 7662 section 2.1).
-func (h *Handler) request(w http.ResponseWriter, r *http.Request) (string, store.Client, *oauth.Error) {
+// require (RFC 7009 section 2.1, RFC 7662 section 2.1). With
+// confidentialOnly, a public client, which proves nothing by sending its
+// client_id, is refused like a wrong secret.
+func (h *Handler) request(w http.ResponseWriter, r *http.Request, confidentialOnly bool) (string, store.Client, *oauth.Error) {
 	params, oerr := oauth.ParseBody(w, r)
 	if oerr != nil {
 		return "", store.Client{}, oerr
@@ -63,6 +73,9 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) (string, store
 	auth, oerr := h.Clients.Authenticate(r.Context(), r, params)
 	if oerr != nil {
 		return "", store.Client{}, oerr
+	}
+	if confidentialOnly && auth.Client.Type != store.Confidential {
+		return "", store.Client{}, oauth.ClientError("this endpoint needs client authentication with a client secret; a public client cannot call it", auth.Basic)
 	}
 	tok, oerr := params.Require("token")
 	if oerr != nil {
@@ -73,7 +86,7 @@ func (h *Handler) request(w http.ResponseWriter, r *http.Request) (string, store
 
 // Introspect serves POST /v1/oauth2/introspect.
 func (h *Handler) Introspect(w http.ResponseWriter, r *http.Request) {
-	tok, caller, oerr := h.request(w, r)
+	tok, caller, oerr := h.request(w, r, true)
 	if oerr != nil {
 		oauth.Write(w, oerr)
 		return
@@ -83,10 +96,10 @@ func (h *Handler) Introspect(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	// A public client cannot keep a secret, so it may only learn about its
-	// own tokens; confidential clients (resource servers among them) may
-	// introspect any token they were handed.
-	if caller.Type == store.Public && resp.ClientID != caller.ID {
+	// RFC 7662 section 4: the server decides what a caller may learn. An
+	// app that got hold of another app's token (a refresh token above all)
+	// must not be able to test whether it is live, nor read whose it is.
+	if resp.ClientID != caller.ID && !caller.ResourceServer {
 		resp = inactive
 	}
 	oauth.WriteJSON(w, http.StatusOK, resp)
@@ -159,7 +172,7 @@ func (h *Handler) clientLive(ctx context.Context, id string) (bool, error) {
 // dead or issued to another client are answered with 200 and left alone
 // (section 2.2): the answer must not tell a caller which tokens exist.
 func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
-	tok, caller, oerr := h.request(w, r)
+	tok, caller, oerr := h.request(w, r, false)
 	if oerr != nil {
 		oauth.Write(w, oerr)
 		return

@@ -62,7 +62,9 @@ func (s *Service) Challenge(ctx context.Context, token string) (store.MFAChallen
 // Answer checks code, a second factor of c's user, and on success consumes
 // c and returns it. A wrong code counts against c and gives ErrInvalidCode
 // with c as updated (c.FailedAttempts == c.MaxAttempts means that was the
-// last try); a challenge that is no longer live gives ErrChallengeDead.
+// last try); a challenge that is no longer live gives ErrChallengeDead; a
+// locked second factor (package lockout) gives ErrLocked, and then only a
+// recovery code can answer.
 func (s *Service) Answer(ctx context.Context, c store.MFAChallenge, m Method, code string) (store.MFAChallenge, error) {
 	// Checked first so that a code sent to a dead challenge is not spent.
 	c, err := s.store.MFAChallenge(ctx, c.Hash, s.now())
@@ -81,6 +83,11 @@ func (s *Service) Answer(ctx context.Context, c store.MFAChallenge, m Method, co
 		err = ErrInvalidCode
 	}
 	switch {
+	case errors.Is(err, ErrLocked):
+		// Refused before the code was checked, or this wrong code locked
+		// the factor: the challenge cannot be answered with a TOTP code
+		// any more, whatever its attempts say.
+		return c, ErrLocked
 	case errors.Is(err, ErrInvalidCode):
 		failed, ferr := s.store.FailMFAChallenge(ctx, c.Hash, s.now())
 		if errors.Is(ferr, store.ErrNotFound) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ariesexchange/aries/internal/lockout"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
 )
@@ -19,6 +20,9 @@ var (
 	// ErrNotEnabled: the user has no TOTP (or no pending enrollment, for
 	// Confirm).
 	ErrNotEnabled = errors.New("mfa: not enabled")
+	// ErrLocked: the user's second factor is locked after too many wrong
+	// codes (package lockout); only a recovery code or an operator lifts it.
+	ErrLocked = lockout.ErrLocked
 )
 
 // Service checks and manages second factors. Build it with New.
@@ -27,6 +31,7 @@ type Service struct {
 	hasher *secret.Hasher
 	aead   cipher.AEAD
 	now    func() time.Time
+	locks  *lockout.SecondFactors
 }
 
 // New returns a Service over st. hasher hashes recovery codes and challenge
@@ -40,7 +45,8 @@ func New(st store.Store, hasher *secret.Hasher, key []byte, now func() time.Time
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: st, hasher: hasher, aead: aead, now: now}, nil
+	return &Service{store: st, hasher: hasher, aead: aead, now: now,
+		locks: &lockout.SecondFactors{Store: st, Now: now}}, nil
 }
 
 // Enabled reports whether the user has TOTP on.
@@ -169,7 +175,9 @@ func (s *Service) Remove(ctx context.Context, userID, code string) error {
 
 // CheckTOTP accepts code if it is the user's TOTP code for a step within
 // one of now and later than any step accepted before; the step is then
-// spent. ErrInvalidCode otherwise; ErrNotEnabled when TOTP is not on.
+// spent. ErrInvalidCode otherwise; ErrNotEnabled when TOTP is not on;
+// ErrLocked when the second factor is locked, or this wrong code locked it
+// (then the error is also ErrInvalidCode).
 func (s *Service) CheckTOTP(ctx context.Context, userID, code string) error {
 	t, sec, err := s.load(ctx, userID)
 	if err != nil {
@@ -178,37 +186,76 @@ func (s *Service) CheckTOTP(ctx context.Context, userID, code string) error {
 	if t.EnabledAt.IsZero() {
 		return ErrNotEnabled
 	}
+	last, err := s.locks.Attempt(ctx, userID)
+	if err != nil {
+		return err
+	}
 	step, ok, err := matchStep(sec, code, s.now())
 	if err != nil {
 		return err
 	}
 	if !ok || step <= t.LastStep {
-		return ErrInvalidCode
+		return s.wrongCode(ctx, userID, last)
 	}
 	// The read above only saves a write; the conditional UPDATE decides,
 	// so of two requests racing with one code exactly one wins.
 	switch err := s.store.UseTOTPStep(ctx, userID, step); {
 	case errors.Is(err, store.ErrReplayed):
-		return ErrInvalidCode
+		return s.wrongCode(ctx, userID, last)
 	case errors.Is(err, store.ErrNotFound):
 		return ErrNotEnabled
+	case err != nil:
+		return err
+	}
+	return s.locks.Passed(ctx, userID)
+}
+
+// wrongCode settles a wrong TOTP code with the lock.
+func (s *Service) wrongCode(ctx context.Context, userID string, last bool) error {
+	locked, err := s.locks.Failed(ctx, userID, last)
+	if err != nil {
+		return err
+	}
+	if locked {
+		return errors.Join(ErrInvalidCode, ErrLocked)
+	}
+	return ErrInvalidCode
+}
+
+// UseRecoveryCode spends one of the user's recovery codes, which also lifts
+// a second-factor lock. ErrInvalidCode when it is not an unused code of the
+// user's (and ErrLocked too when that wrong code locked the factor).
+func (s *Service) UseRecoveryCode(ctx context.Context, userID, code string) error {
+	n, ok := normalizeRecovery(code)
+	err := ErrInvalidCode
+	if ok {
+		err = s.store.UseRecoveryCode(ctx, userID, s.hashRecovery(n), s.now())
+	}
+	switch {
+	case err == nil:
+		return s.locks.Unlock(ctx, userID)
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, ErrInvalidCode):
+		locked, lerr := s.locks.RecoveryFailed(ctx, userID)
+		if lerr != nil {
+			return lerr
+		}
+		if locked {
+			return errors.Join(ErrInvalidCode, ErrLocked)
+		}
+		return ErrInvalidCode
 	default:
 		return err
 	}
 }
 
-// UseRecoveryCode spends one of the user's recovery codes. ErrInvalidCode
-// when it is not an unused code of the user's.
-func (s *Service) UseRecoveryCode(ctx context.Context, userID, code string) error {
-	n, ok := normalizeRecovery(code)
-	if !ok {
-		return ErrInvalidCode
-	}
-	err := s.store.UseRecoveryCode(ctx, userID, s.hashRecovery(n), s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return ErrInvalidCode
-	}
-	return err
+// Locked reports whether the user's second factor is locked.
+func (s *Service) Locked(ctx context.Context, userID string) (bool, error) {
+	return s.locks.Locked(ctx, userID)
+}
+
+// Unlock lifts the user's second-factor lock (`aries users unlock`).
+func (s *Service) Unlock(ctx context.Context, userID string) error {
+	return s.locks.Unlock(ctx, userID)
 }
 
 // RecoveryCodesLeft counts the user's unused recovery codes.

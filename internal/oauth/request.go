@@ -9,11 +9,34 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 )
 
 // MaxBodyBytes bounds every protocol request body.
 const MaxBodyBytes = 64 << 10
+
+// MaxIdentifierLen bounds the identifiers a request names (client ids,
+// emails, codes, tokens): far above any Aries issues or RFC 5321 allows,
+// far below what would cost a store anything.
+const MaxIdentifierLen = 512
+
+// ValidIdentifier reports whether s can name something Aries stores: at
+// most MaxIdentifierLen bytes of valid UTF-8 without control characters.
+// Anything else is refused with the endpoint's own 4xx before it reaches a
+// store, where PostgreSQL would reject a NUL byte or invalid UTF-8 with an
+// error that reads as an outage (DESIGN.md section 8).
+func ValidIdentifier(s string) bool {
+	if len(s) > MaxIdentifierLen || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
 
 // Params holds the parameters of a protocol request, each given at most
 // once. Empty values are dropped: RFC 6749 section 3.1 treats a parameter
@@ -24,8 +47,9 @@ type Params map[string]string
 // application/x-www-form-urlencoded (RFC 6749 appendix B) and application/json
 // with the same field names and string values. Anything malformed is an
 // invalid_request: a parameter given twice (RFC 6749 section 3.2), invalid
-// UTF-8, an unknown content type, JSON that is not one flat object. A body
-// over MaxBodyBytes is refused with 413.
+// UTF-8, a NUL byte (no parameter of OAuth can hold one, and PostgreSQL text
+// cannot store one), an unknown content type, JSON that is not one flat
+// object. A body over MaxBodyBytes is refused with 413.
 func ParseBody(w http.ResponseWriter, r *http.Request) (Params, *Error) {
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mediaType != "application/x-www-form-urlencoded" && mediaType != "application/json") {
@@ -41,10 +65,22 @@ func ParseBody(w http.ResponseWriter, r *http.Request) (Params, *Error) {
 	if !utf8.Valid(body) {
 		return nil, Errorf(InvalidRequest, "request body is not valid UTF-8")
 	}
+	var p Params
+	var oerr *Error
 	if mediaType == "application/json" {
-		return parseJSON(body)
+		p, oerr = parseJSON(body)
+	} else {
+		p, oerr = parseForm(string(body))
 	}
-	return parseForm(string(body))
+	if oerr != nil {
+		return nil, oerr
+	}
+	for k, v := range p {
+		if strings.ContainsRune(k, 0) || strings.ContainsRune(v, 0) {
+			return nil, Errorf(InvalidRequest, "parameter %q contains a NUL byte", strings.ReplaceAll(k, "\x00", ""))
+		}
+	}
+	return p, nil
 }
 
 func parseForm(body string) (Params, *Error) {

@@ -89,6 +89,12 @@ func FuzzParseBody(f *testing.F) {
 		{"application/json", `{"a":"1","a":"2"}`},
 		{"application/json", `{"a":null,"b":[1]}`},
 		{"application/json; charset=utf-8", `{"a":"\u00e9"}`},
+		// The identifiers of the security review: NUL, invalid UTF-8, 64 KiB.
+		{"application/x-www-form-urlencoded", "client_id=a%00b&email=x%40example.com"},
+		{"application/x-www-form-urlencoded", "client_id=%ff%fe"},
+		{"application/json", `{"client_id":"a\u0000b"}`},
+		{"application/json", "{\"client_id\":\"\xff\"}"},
+		{"application/x-www-form-urlencoded", "client_id=" + strings.Repeat("a", MaxBodyBytes-10)},
 	} {
 		f.Add(seed.ct, seed.body)
 	}
@@ -106,6 +112,9 @@ func FuzzParseBody(f *testing.F) {
 			}
 			if !utf8.ValidString(k) || !utf8.ValidString(v) {
 				t.Fatalf("invalid UTF-8 accepted in %q=%q", k, v)
+			}
+			if strings.ContainsRune(k, 0) || strings.ContainsRune(v, 0) {
+				t.Fatalf("NUL byte accepted in %q=%q", k, v)
 			}
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -30,7 +31,15 @@ var (
 	// ErrMalformedHash: a stored string is not an argon2id PHC string this
 	// package can check.
 	ErrMalformedHash = errors.New("password: malformed argon2id hash")
+	// ErrBusy: every hashing slot is taken and the queue is full. The
+	// caller answers 503 with Retry-After at once (DESIGN.md section 8).
+	ErrBusy = errors.New("password: too many sign-ins at once; try again shortly")
 )
+
+// queuePerSlot is how many requests may wait per hashing slot: at about
+// 20 ms a hash, a full queue is drained in well under a second, which is
+// the longest a real user should wait behind a flood.
+const queuePerSlot = 8
 
 // Params are the argon2id cost parameters of new hashes.
 type Params struct {
@@ -60,12 +69,15 @@ const (
 )
 
 // Hasher hashes and verifies passwords. It is safe for concurrent use; at
-// most a fixed number of hashes run at once and the others wait, giving up
-// when their context ends.
+// most a fixed number of hashes run at once and a bounded number wait,
+// giving up when their context ends. Beyond that, ErrBusy at once: an
+// unbounded queue would make every sign-in wait behind a flood.
 type Hasher struct {
-	params Params
-	sem    chan struct{}
-	dummy  string // a hash no password matches, for VerifyNone
+	params  Params
+	sem     chan struct{}
+	waiting atomic.Int64
+	queue   int64  // most requests that may wait for a slot
+	dummy   string // a hash no password matches, for VerifyNone
 }
 
 // NewHasher returns a Hasher that makes new hashes with p and lets
@@ -84,7 +96,7 @@ func NewHasherLimit(p Params, concurrent int) *Hasher {
 	// verification with the same parameters and compares against a key that
 	// argon2id will not produce.
 	dummy := encode(p, make([]byte, p.SaltLen), make([]byte, p.KeyLen))
-	return &Hasher{params: p, sem: make(chan struct{}, concurrent), dummy: dummy}
+	return &Hasher{params: p, sem: make(chan struct{}, concurrent), queue: int64(queuePerSlot * concurrent), dummy: dummy}
 }
 
 // Hash checks the length rules and returns the PHC string of pw with a fresh
@@ -134,12 +146,23 @@ func (h *Hasher) VerifyNone(ctx context.Context, pw string) error {
 	return err
 }
 
-// derive runs argon2id once a slot of the semaphore is free.
+// derive runs argon2id once a slot of the semaphore is free, or answers
+// ErrBusy when the queue for one is full.
 func (h *Hasher) derive(ctx context.Context, pw string, salt []byte, p Params) ([]byte, error) {
 	select {
 	case h.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		if h.waiting.Add(1) > h.queue {
+			h.waiting.Add(-1)
+			return nil, ErrBusy
+		}
+		select {
+		case h.sem <- struct{}{}:
+			h.waiting.Add(-1)
+		case <-ctx.Done():
+			h.waiting.Add(-1)
+			return nil, ctx.Err()
+		}
 	}
 	defer func() { <-h.sem }()
 	return argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -161,5 +162,36 @@ func BenchmarkHashDefault(b *testing.B) {
 	h := NewHasher(DefaultParams)
 	for b.Loop() {
 		h.Hash(context.Background(), "correct horse battery")
+	}
+}
+
+// With every slot taken and the queue full, a request is refused at once
+// instead of waiting behind the flood; when a slot frees, waiters proceed.
+func TestQueueBound(t *testing.T) {
+	h := NewHasherLimit(TestParams, 1)
+	h.sem <- struct{}{} // occupy the only slot
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	results := make(chan error, h.queue)
+	for range h.queue {
+		go func() { _, err := h.Verify(ctx, "password1", h.dummy); results <- err }()
+	}
+	for h.waiting.Load() < h.queue {
+		runtime.Gosched() // until every waiter is queued
+	}
+	if _, err := h.Verify(context.Background(), "password1", h.dummy); !errors.Is(err, ErrBusy) {
+		t.Errorf("Verify with the queue full = %v, want %v", err, ErrBusy)
+	}
+	if err := h.VerifyNone(context.Background(), "password1"); !errors.Is(err, ErrBusy) {
+		t.Errorf("VerifyNone with the queue full = %v, want %v", err, ErrBusy)
+	}
+	<-h.sem // free the slot: the queue drains
+	for range h.queue {
+		if err := <-results; err != nil {
+			t.Errorf("queued Verify: %v", err)
+		}
+	}
+	if n := h.waiting.Load(); n != 0 {
+		t.Errorf("%d waiters counted after the queue drained, want 0", n)
 	}
 }

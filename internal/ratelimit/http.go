@@ -1,6 +1,8 @@
 package ratelimit
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net"
@@ -84,7 +86,7 @@ func (p *Policy) Allow(w http.ResponseWriter, r *http.Request, category Category
 	if p.Now != nil {
 		now = p.Now
 	}
-	res, err := p.Limiter.Allow(r.Context(), string(category)+":"+key, rate, now())
+	res, err := p.Limiter.Allow(r.Context(), limiterKey(category, key), rate, now())
 	if err != nil {
 		p.logger().WarnContext(r.Context(), "rate limiter failed; serving unlimited", "category", category, "err", err)
 		return true
@@ -127,6 +129,16 @@ func (p *Policy) Middleware(category Category, key func(*http.Request) string) f
 			}
 		})
 	}
+}
+
+// limiterKey is the category and a hash of key: a key holds whatever a
+// request sent (an email, a client id), and a limiter keeps every key for a
+// period, so hashing bounds the memory an anonymous flood can take to a
+// fixed size per key (DESIGN.md section 8). 128 bits keep collisions out
+// of reach.
+func limiterKey(category Category, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return string(category) + ":" + base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 
 func (p *Policy) logger() *slog.Logger {

@@ -14,14 +14,20 @@ const shardCount = 64
 // minSweep is the size a shard may reach before it first sweeps expired keys.
 const minSweep = 256
 
+// sweepEvery is the longest a shard goes without sweeping while it is in
+// use, whatever its size: keys an attacker made once must not wait for the
+// shard to double before they go.
+const sweepEvery = time.Minute
+
 // Memory is the in-process Limiter. Its counters live in this process only:
 // several instances behind a load balancer each allow the full rate, which
 // is why DESIGN.md section 1 offers the Redis limiter for that case.
 //
 // Memory stays bounded by the keys active within the last Period: when a
-// shard has doubled since its last sweep, the next new key sweeps out every
-// key whose TAT has passed (which GCRA treats as absent anyway), so the cost
-// is amortised over the insertions and no goroutine is needed.
+// shard has doubled since its last sweep, or sweepEvery has passed, the next
+// request to it sweeps out every key whose TAT has passed (which GCRA treats
+// as absent anyway), so the cost is amortised over the requests and no
+// goroutine is needed.
 type Memory struct {
 	seed   maphash.Seed
 	shards [shardCount]shard
@@ -33,8 +39,10 @@ type shard struct {
 	tats map[string]int64
 	// sweepAt is the size at which the next insertion sweeps.
 	sweepAt int
+	// sweptAt is when the shard was last swept (unix nanoseconds).
+	sweptAt int64
 	// Keep neighbouring shards on separate cache lines.
-	_ [40]byte
+	_ [32]byte
 }
 
 // NewMemory returns an empty in-process limiter. It is safe for concurrent use.
@@ -58,6 +66,9 @@ func (m *Memory) Allow(_ context.Context, key string, rate Rate, now time.Time) 
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if ns-s.sweptAt >= int64(sweepEvery) {
+		s.sweep(ns)
+	}
 	tat, found := s.tats[key]
 	res, newTAT := gcra(tat, ns, rate, interval)
 	if !res.Allowed {
@@ -88,6 +99,7 @@ func (s *shard) sweep(now int64) {
 	}
 	s.tats = kept
 	s.sweepAt = max(2*live, minSweep)
+	s.sweptAt = now
 }
 
 // len returns the number of keys held, for tests.

@@ -1,8 +1,10 @@
 // Package registry owns the rules for registering OAuth clients: which
 // redirect URIs may be registered (RFC 6749 section 3.1.2, RFC 8252 for
 // native apps, RFC 9700 section 2.1), which scopes a client may enable, and
-// how client ids and secrets are made. The CLI, the demo seeding and the
-// Client Center all register clients through it.
+// how client ids and secrets are made, and what only an administrator may
+// do to a client (DESIGN.md section 8). The CLI, the demo seeding, the admin
+// API and the Client Center all create and change clients through it, each
+// naming who asks (an Actor), so the rules hold whichever door is used.
 package registry
 
 import (
@@ -35,6 +37,9 @@ func ValidateRedirectURI(raw string) error {
 	}
 	if strings.ContainsAny(raw, " \t\r\n") {
 		return fmt.Errorf("redirect URI %q must not contain spaces", raw)
+	}
+	if p := u.Port(); p != "" && !validPort(p) {
+		return fmt.Errorf("redirect URI %q: the port must be 1-65535", raw)
 	}
 	switch u.Scheme {
 	case "https":
@@ -73,9 +78,36 @@ type Spec struct {
 	Public       bool
 	FirstParty   bool
 	RedirectURIs []string
-	Scopes       string // space-separated; bundles allowed
-	OwnerID      string
+	// Scopes is split on whitespace before anything is checked, so one
+	// form value "read admin" is two scopes, as RFC 6749 section 3.3 reads
+	// a scope parameter; bundles allowed.
+	Scopes         string
+	OwnerID        string
+	ResourceServer bool // may introspect other clients' tokens (DESIGN.md section 8)
 }
+
+// Actor is who asks the registry to create or change a client. What only an
+// administrator may do is decided here, from Actor, and nowhere else.
+type Actor struct {
+	Admin bool
+}
+
+// Operator is the person running the aries command line. They hold the
+// database and the root secret, so they count as an administrator.
+var Operator = Actor{Admin: true}
+
+// ActorOf is the signed-in user u: an administrator only while u.Admin is
+// set.
+func ActorOf(u store.User) Actor { return Actor{Admin: u.Admin} }
+
+// Refusal is the registry's answer to a spec it will not apply: every
+// objection, one per line, worded for the person who asked. Nothing was
+// written. Create and Update return any other error only when the store
+// failed.
+type Refusal struct{ err error }
+
+func (r *Refusal) Error() string { return r.err.Error() }
+func (r *Refusal) Unwrap() error { return r.err }
 
 // Validate checks the spec and returns the canonical scopes to enable.
 func (s Spec) Validate() ([]string, error) {
@@ -106,23 +138,63 @@ func (s Spec) Validate() ([]string, error) {
 	return scopes, errors.Join(errs...)
 }
 
-// Create registers a new client. For a confidential client it returns the
-// secret, which exists in clear only in this return value.
-func Create(ctx context.Context, st store.Store, h *secret.Hasher, s Spec, now time.Time) (store.Client, string, error) {
+// check applies Validate and the rules about who may do what (DESIGN.md
+// section 8) to s, which by sends to create a client (old is nil) or to
+// edit old. It returns the canonical scopes or a *Refusal.
+func (s Spec) check(by Actor, old *store.Client) ([]string, error) {
 	scopes, err := s.Validate()
+	errs := []error{err}
+	public := s.Public
+	var was store.Client // a new client starts with every flag off
+	if old != nil {
+		public, was = old.Type == store.Public, *old
+	}
+	// The admin scope opens the admin API to whoever an administrator
+	// signs in with the client; so not only adding it but keeping it is an
+	// administrator's decision: a developer's edit of a client that has it
+	// is refused until the scope is taken off.
+	if !by.Admin && slices.Contains(scopes, scope.Admin) {
+		errs = append(errs, errors.New("only administrators may enable the admin scope"))
+	}
+	// First-party clients sign users in with a password and may be granted
+	// admin; resource servers read every token. A developer keeps what an
+	// administrator set, but changes neither.
+	if !by.Admin && s.FirstParty != was.FirstParty {
+		errs = append(errs, errors.New("only administrators may mark a client first-party"))
+	}
+	if !by.Admin && s.ResourceServer != was.ResourceServer {
+		errs = append(errs, errors.New("only administrators may mark a client as a resource server"))
+	}
+	// A first-party client takes users' passwords, so it must prove who it
+	// is with a secret; a public client has none (RFC 6749 section 2.1).
+	if public && s.FirstParty {
+		errs = append(errs, errors.New("a public client cannot be first-party: first-party clients must be confidential and authenticate with a client secret"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, &Refusal{err}
+	}
+	return scopes, nil
+}
+
+// Create registers a new client on behalf of by. For a confidential client
+// it returns the secret, which exists in clear only in this return value.
+// A spec the registry will not register is a *Refusal.
+func Create(ctx context.Context, st store.Store, h *secret.Hasher, by Actor, s Spec, now time.Time) (store.Client, string, error) {
+	scopes, err := s.check(by, nil)
 	if err != nil {
 		return store.Client{}, "", err
 	}
 	c := store.Client{
-		ID:           secret.ID(secret.ClientIDPrefix),
-		Name:         strings.TrimSpace(s.Name),
-		Type:         store.Confidential,
-		FirstParty:   s.FirstParty,
-		RedirectURIs: s.RedirectURIs,
-		Scopes:       scopes,
-		OwnerID:      s.OwnerID,
-		CreatedAt:    now,
-		UpdatedAt:    now,
+		ID:             secret.ID(secret.ClientIDPrefix),
+		Name:           strings.TrimSpace(s.Name),
+		Type:           store.Confidential,
+		FirstParty:     s.FirstParty,
+		RedirectURIs:   s.RedirectURIs,
+		Scopes:         scopes,
+		OwnerID:        s.OwnerID,
+		ResourceServer: s.ResourceServer,
+		CreatedAt:      now,
+		UpdatedAt:      now,
 	}
 	var clientSecret string
 	if s.Public {
@@ -155,35 +227,56 @@ func RotateSecret(ctx context.Context, st store.Store, h *secret.Hasher, id stri
 }
 
 // MatchRedirectURI reports whether uri, sent in an authorization request,
-// is one of the registered redirect URIs. Matching is by exact string
-// (RFC 9700 section 4.1.3): no normalisation, no prefixes, so a trailing
-// slash or a changed case is a mismatch. The one exception is RFC 8252
-// section 7.3: a native app listening on a loopback interface gets an
-// ephemeral port from its operating system, so for http URIs on 127.0.0.1,
-// [::1] or localhost the port may differ; everything else must still match.
-func MatchRedirectURI(registered []string, uri string) bool {
-	if slices.Contains(registered, uri) {
+// is one of client c's registered redirect URIs. Matching is by exact
+// string (RFC 9700 section 4.1.3): no normalisation, no prefixes, so a
+// trailing slash or a changed case is a mismatch. The one exception is RFC
+// 8252 section 7.3: a native app listening on a loopback interface gets an
+// ephemeral port from its operating system, so for a public client's http
+// URIs on 127.0.0.1, [::1] or localhost the requested port may differ from
+// the registered one; it must still be written out and lie in 1-65535, and
+// everything else must match. A confidential client is a web server with a
+// port of its own, so its URIs match exactly (DESIGN.md section 8): a free
+// port would let any local process on the user's machine take its codes.
+func MatchRedirectURI(c store.Client, uri string) bool {
+	if slices.Contains(c.RedirectURIs, uri) {
 		return true
 	}
-	want, ok := withoutLoopbackPort(uri)
-	if !ok {
+	if c.Type != store.Public {
 		return false
 	}
-	for _, r := range registered {
-		if got, ok := withoutLoopbackPort(r); ok && got == want {
+	want, port, ok := splitLoopbackPort(uri)
+	if !ok || !validPort(port) {
+		return false
+	}
+	for _, r := range c.RedirectURIs {
+		if got, _, ok := splitLoopbackPort(r); ok && got == want {
 			return true
 		}
 	}
 	return false
 }
 
-// withoutLoopbackPort returns an http loopback URI with its port removed.
-// It works on the string, not on a parsed URL, so that no parser leniency
-// can make a different host compare equal.
-func withoutLoopbackPort(raw string) (string, bool) {
+// validPort reports whether p is a TCP port a loopback listener can have,
+// 1-65535, written without a leading zero.
+func validPort(p string) bool {
+	if p == "" || p[0] == '0' || len(p) > 5 {
+		return false
+	}
+	n := 0
+	for _, d := range p {
+		n = n*10 + int(d-'0')
+	}
+	return n <= 65535
+}
+
+// splitLoopbackPort splits an http loopback URI into the URI without its
+// port and the port's digits ("" when it has none). It works on the
+// string, not on a parsed URL, so that no parser leniency can make a
+// different host compare equal.
+func splitLoopbackPort(raw string) (uri, port string, ok bool) {
 	rest, ok := strings.CutPrefix(raw, "http://")
 	if !ok {
-		return "", false
+		return "", "", false
 	}
 	host := ""
 	for _, h := range []string{"127.0.0.1", "[::1]", "localhost"} {
@@ -193,7 +286,7 @@ func withoutLoopbackPort(raw string) (string, bool) {
 		}
 	}
 	if host == "" {
-		return "", false
+		return "", "", false
 	}
 	rest = rest[len(host):]
 	if strings.HasPrefix(rest, ":") {
@@ -202,12 +295,12 @@ func withoutLoopbackPort(raw string) (string, bool) {
 			digits++
 		}
 		if digits == 0 || digits > 5 {
-			return "", false
+			return "", "", false
 		}
-		rest = rest[1+digits:]
+		port, rest = rest[1:1+digits], rest[1+digits:]
 	}
 	if rest != "" && rest[0] != '/' && rest[0] != '?' {
-		return "", false
+		return "", "", false
 	}
-	return "http://" + host + rest, true
+	return "http://" + host + rest, port, true
 }

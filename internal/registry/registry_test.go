@@ -3,6 +3,8 @@ package registry
 import (
 	"strings"
 	"testing"
+
+	"github.com/ariesexchange/aries/internal/store"
 )
 
 func TestValidateRedirectURI(t *testing.T) {
@@ -30,6 +32,9 @@ func TestValidateRedirectURI(t *testing.T) {
 		"javascript:alert(1)":            "reversed domain",
 		"https:///nohost":                "host",
 		"https://app.example/a b":        "spaces",
+		"http://127.0.0.1:0/cb":          "1-65535",
+		"http://127.0.0.1:99999/cb":      "1-65535",
+		"https://app.example:65536/cb":   "1-65535",
 	}
 	for u, want := range bad {
 		err := ValidateRedirectURI(u)
@@ -57,31 +62,47 @@ func TestSpecValidate(t *testing.T) {
 
 func TestMatchRedirectURI(t *testing.T) {
 	registered := []string{"https://app.example/cb", "http://127.0.0.1:8976/callback", "http://[::1]/cb", "com.example.app:/oauth"}
+	public := store.Client{Type: store.Public, RedirectURIs: registered}
+	confidential := store.Client{Type: store.Confidential, RedirectURIs: registered}
 	tests := []struct {
-		uri  string
-		want bool
+		uri            string
+		public, confid bool // the match for a public and for a confidential client
 	}{
-		{"https://app.example/cb", true},
-		{"https://app.example/cb/", false},
-		{"https://APP.example/cb", false},
-		{"https://app.example/cb?x=1", false},
-		{"https://app.example:443/cb", false},
-		{"http://127.0.0.1:8976/callback", true},
-		{"http://127.0.0.1:51234/callback", true}, // RFC 8252 section 7.3
-		{"http://127.0.0.1/callback", true},
-		{"http://127.0.0.1:51234/callback/", false},
-		{"http://127.0.0.1:51234/other", false},
-		{"http://localhost:8976/callback", false},
-		{"http://127.0.0.1.evil.example:8976/callback", false},
-		{"http://127.0.0.1:8976@evil.example/callback", false},
-		{"https://127.0.0.1:8976/callback", false},
-		{"http://[::1]:4000/cb", true},
-		{"com.example.app:/oauth", true},
-		{"com.example.app:/oauth/", false},
+		{"https://app.example/cb", true, true},
+		{"https://app.example/cb/", false, false},
+		{"https://APP.example/cb", false, false},
+		{"https://app.example/cb?x=1", false, false},
+		{"https://app.example:443/cb", false, false},
+		{"http://127.0.0.1:8976/callback", true, true},
+		// RFC 8252 section 7.3: any port, for native (public) apps only.
+		{"http://127.0.0.1:51234/callback", true, false},
+		{"http://127.0.0.1:1/callback", true, false},
+		{"http://127.0.0.1:65535/callback", true, false},
+		{"http://[::1]:4000/cb", true, false},
+		{"http://[::1]/cb", true, true},
+		// The port must be written out and be one a listener can have.
+		{"http://127.0.0.1/callback", false, false},
+		{"http://127.0.0.1:/callback", false, false},
+		{"http://127.0.0.1:0/callback", false, false},
+		{"http://127.0.0.1:00080/callback", false, false},
+		{"http://127.0.0.1:65536/callback", false, false},
+		{"http://127.0.0.1:99999/callback", false, false},
+		{"http://127.0.0.1:123456/callback", false, false},
+		{"http://127.0.0.1:51234/callback/", false, false},
+		{"http://127.0.0.1:51234/other", false, false},
+		{"http://localhost:8976/callback", false, false},
+		{"http://127.0.0.1.evil.example:8976/callback", false, false},
+		{"http://127.0.0.1:8976@evil.example/callback", false, false},
+		{"https://127.0.0.1:8976/callback", false, false},
+		{"com.example.app:/oauth", true, true},
+		{"com.example.app:/oauth/", false, false},
 	}
 	for _, tt := range tests {
-		if got := MatchRedirectURI(registered, tt.uri); got != tt.want {
-			t.Errorf("MatchRedirectURI(%q) = %t, want %t", tt.uri, got, tt.want)
+		if got := MatchRedirectURI(public, tt.uri); got != tt.public {
+			t.Errorf("MatchRedirectURI(public, %q): got %t, want %t", tt.uri, got, tt.public)
+		}
+		if got := MatchRedirectURI(confidential, tt.uri); got != tt.confid {
+			t.Errorf("MatchRedirectURI(confidential, %q): got %t, want %t", tt.uri, got, tt.confid)
 		}
 	}
 }

@@ -8,12 +8,13 @@ import (
 	"github.com/ariesexchange/aries/internal/store"
 )
 
-// Update applies an edit to client c under the same rules as Create: the
-// name, redirect URIs, scopes and first-party flag come from s; the type,
-// the secret, the owner and the disabled flag cannot be changed this way
-// (s.Public and s.OwnerID are ignored). It returns the client as stored.
-func Update(ctx context.Context, st store.Store, c store.Client, s Spec, now time.Time) (store.Client, error) {
-	scopes, err := s.Validate()
+// Update applies an edit to client c on behalf of by, under the same rules
+// as Create: the name, redirect URIs, scopes, first-party and
+// resource-server flags come from s; the type, the secret, the owner and the
+// disabled flag cannot be changed this way (s.Public and s.OwnerID are
+// ignored). It returns the client as stored, or a *Refusal.
+func Update(ctx context.Context, st store.Store, by Actor, c store.Client, s Spec, now time.Time) (store.Client, error) {
+	scopes, err := s.check(by, &c)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -21,6 +22,7 @@ func Update(ctx context.Context, st store.Store, c store.Client, s Spec, now tim
 	c.RedirectURIs = s.RedirectURIs
 	c.Scopes = scopes
 	c.FirstParty = s.FirstParty
+	c.ResourceServer = s.ResourceServer
 	c.UpdatedAt = now
 	if err := st.UpdateClient(ctx, c); err != nil {
 		return store.Client{}, err

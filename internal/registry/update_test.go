@@ -23,12 +23,12 @@ func TestUpdate(t *testing.T) {
 	defer st.Close()
 	h := secret.NewHasher([]byte("a test pepper of thirty-two bytes"))
 	created := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	c, _, err := Create(ctx, st, h, Spec{Name: "Before", RedirectURIs: []string{"https://a.example/cb"}, Scopes: "read", OwnerID: "usr_ada"}, created)
+	c, _, err := Create(ctx, st, h, Operator, Spec{Name: "Before", RedirectURIs: []string{"https://a.example/cb"}, Scopes: "read", OwnerID: "usr_ada"}, created)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	_, err = Update(ctx, st, c, Spec{Name: "After", RedirectURIs: []string{"http://a.example/cb"}, Scopes: "trade"}, created.Add(time.Hour))
+	_, err = Update(ctx, st, Operator, c, Spec{Name: "After", RedirectURIs: []string{"http://a.example/cb"}, Scopes: "trade"}, created.Add(time.Hour))
 	if err == nil || !strings.Contains(err.Error(), "use https") {
 		t.Fatalf("Update with an http redirect URI: %v, want the registry's refusal", err)
 	}
@@ -37,7 +37,7 @@ func TestUpdate(t *testing.T) {
 	}
 
 	later := created.Add(2 * time.Hour)
-	got, err := Update(ctx, st, c, Spec{Name: " After ", Public: true, FirstParty: true, OwnerID: "usr_bob",
+	got, err := Update(ctx, st, Operator, c, Spec{Name: " After ", Public: true, FirstParty: true, OwnerID: "usr_bob",
 		RedirectURIs: []string{"com.example.app:/cb"}, Scopes: "trade withdraw"}, later)
 	if err != nil {
 		t.Fatal(err)

@@ -10,17 +10,18 @@ import (
 // (`aries clients show --json`, DESIGN.md section 2) and the admin API.
 // client_secret appears only in the answer that made the secret.
 type ClientView struct {
-	ClientID     string    `json:"client_id"`
-	ClientSecret string    `json:"client_secret,omitempty"`
-	Name         string    `json:"name"`
-	Type         string    `json:"type"`
-	FirstParty   bool      `json:"first_party"`
-	RedirectURIs []string  `json:"redirect_uris"`
-	Scopes       []string  `json:"scopes"`
-	Disabled     bool      `json:"disabled"`
-	OwnerID      string    `json:"owner_id,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ClientID       string    `json:"client_id"`
+	ClientSecret   string    `json:"client_secret,omitempty"`
+	Name           string    `json:"name"`
+	Type           string    `json:"type"`
+	FirstParty     bool      `json:"first_party"`
+	ResourceServer bool      `json:"resource_server"` // DESIGN.md section 8
+	RedirectURIs   []string  `json:"redirect_uris"`
+	Scopes         []string  `json:"scopes"`
+	Disabled       bool      `json:"disabled"`
+	OwnerID        string    `json:"owner_id,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // View renders c, with clientSecret when it was just made.
@@ -28,7 +29,8 @@ func View(c store.Client, clientSecret string) ClientView {
 	return ClientView{
 		ClientID: c.ID, ClientSecret: clientSecret, Name: c.Name, Type: string(c.Type),
 		FirstParty: c.FirstParty, RedirectURIs: nonNil(c.RedirectURIs), Scopes: nonNil(c.Scopes),
-		Disabled: c.Disabled, OwnerID: c.OwnerID, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+		Disabled: c.Disabled, OwnerID: c.OwnerID, ResourceServer: c.ResourceServer,
+		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 	}
 }
 

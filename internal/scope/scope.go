@@ -29,23 +29,29 @@ const (
 // Scope is one row of the table.
 type Scope struct {
 	Name        string
-	Description string
+	Description string // seed 000's wording, kept as the guide writes it
+	// Action states plainly what a token with this scope can change, for
+	// the consent page to set it apart (DESIGN.md section 8); "" for a
+	// read-only scope. A description alone can mislead: seed 000 words
+	// user:information "View ..." although its table opens
+	// PATCH /v1/users/me with it.
+	Action string
 }
 
 // All lists every scope in the order pages and token responses show them.
 var All = []Scope{
-	{UserInformation, "View user profile and personal details"},
-	{AccountInformation, "View account balances, positions, and transaction history"},
-	{OrderExecution, "Place, modify, and cancel orders"},
-	{OrderInformation, "View order history, status, and execution reports"},
-	{PositionInformation, "View current positions and holdings"},
-	{MarketInformation, "Access live and historical market data"},
-	{CalendarInformation, "Access earnings, economic, and market schedule data"},
-	{OptionsInformation, "Access options chains, Greeks, and expiration data"},
-	{AnalyticsInformation, "View analytics, ratings, and market insights"},
-	{MarketSupplemental, "Comprehensive market data: news, company profiles, financials, filings, ETF data, technical analysis"},
-	{FundsWithdrawal, "Withdraw funds from your accounts"},
-	{Admin, "Administer Aries: every client and user"},
+	{UserInformation, "View user profile and personal details", "can change your profile"},
+	{AccountInformation, "View account balances, positions, and transaction history", ""},
+	{OrderExecution, "Place, modify, and cancel orders", "can place, change and cancel orders"},
+	{OrderInformation, "View order history, status, and execution reports", ""},
+	{PositionInformation, "View current positions and holdings", ""},
+	{MarketInformation, "Access live and historical market data", ""},
+	{CalendarInformation, "Access earnings, economic, and market schedule data", ""},
+	{OptionsInformation, "Access options chains, Greeks, and expiration data", ""},
+	{AnalyticsInformation, "View analytics, ratings, and market insights", ""},
+	{MarketSupplemental, "Comprehensive market data: news, company profiles, financials, filings, ETF data, technical analysis", ""},
+	{FundsWithdrawal, "Withdraw funds from your accounts", "can move money out of your account"},
+	{Admin, "Administer Aries: every client and user", "can change every app and user on Aries"},
 }
 
 // Bundles are the coarse scopes of the SDK page, accepted in requests and
@@ -77,6 +83,15 @@ func Describe(name string) string {
 		return All[i].Description
 	}
 	return name
+}
+
+// Lookup returns the table's row for name; an unknown name gets a row with
+// the name as its description and no action.
+func Lookup(name string) Scope {
+	if i, ok := order[name]; ok {
+		return All[i]
+	}
+	return Scope{Name: name, Description: name}
 }
 
 // Parse splits a space-separated scope parameter (RFC 6749 section 3.3),

@@ -60,3 +60,25 @@ func TestSubset(t *testing.T) {
 		t.Error("a scope that is not granted is a subset")
 	}
 }
+
+func TestWriteScopesStateTheirAction(t *testing.T) {
+	// DESIGN.md section 8: the consent page sets these apart with a plain
+	// statement of what they do; every other scope is read-only.
+	want := map[string]string{
+		UserInformation: "can change your profile",
+		OrderExecution:  "can place, change and cancel orders",
+		FundsWithdrawal: "can move money out of your account",
+		Admin:           "can change every app and user on Aries",
+	}
+	for _, s := range All {
+		if got := Lookup(s.Name).Action; got != want[s.Name] {
+			t.Errorf("Lookup(%q).Action: got %q, want %q", s.Name, got, want[s.Name])
+		}
+	}
+	if got, want := Lookup(UserInformation).Description, "View user profile and personal details"; got != want {
+		t.Errorf("Lookup(user:information).Description: got %q, want the guide's %q", got, want)
+	}
+	if got := Lookup("nope"); got != (Scope{Name: "nope", Description: "nope"}) {
+		t.Errorf("Lookup of an unknown name: got %+v", got)
+	}
+}

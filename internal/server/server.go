@@ -24,6 +24,7 @@ import (
 	"github.com/ariesexchange/aries/internal/firstparty"
 	"github.com/ariesexchange/aries/internal/introspect"
 	"github.com/ariesexchange/aries/internal/keys"
+	"github.com/ariesexchange/aries/internal/lockout"
 	"github.com/ariesexchange/aries/internal/metrics"
 	"github.com/ariesexchange/aries/internal/mfa"
 	"github.com/ariesexchange/aries/internal/oauth"
@@ -206,22 +207,27 @@ func New(ctx context.Context, cfg Config, st store.Store, master secret.Master, 
 	stepUp := mfa.StepUp{Scopes: mfaScopes, MaxAge: cfg.MFAMaxAge}
 	passwords := password.NewHasher(cfg.PasswordParams)
 
+	// One password lock for the hosted and the first-party sign-in.
+	locks := lockout.NewPasswords(st, now)
+
 	mux := http.NewServeMux()
 	signIn := &authorize.Handler{
-		Store: st, Hasher: hasher, Passwords: passwords,
+		Store: st, Hasher: hasher, Passwords: passwords, Locks: locks,
 		Issuer: cfg.Issuer, CodeTTL: cfg.CodeTTL, SessionTTL: cfg.SessionTTL, GrantTTL: cfg.RefreshTokenMaxAge,
 		MFA: second, StepUp: stepUp, RateLimit: limits,
 		Now: now, Logger: logger,
 	}
 	signIn.Register(mux)
 	fp := &firstparty.Handler{
-		Store: st, Clients: clients, Passwords: passwords, MFA: second, StepUp: stepUp, RateLimit: limits,
+		Store: st, Clients: clients, Passwords: passwords, Locks: locks, MFA: second, StepUp: stepUp, RateLimit: limits,
 		Codes:  &authorize.CodeIssuer{Store: st, Hasher: hasher, CodeTTL: cfg.CodeTTL, GrantTTL: cfg.RefreshTokenMaxAge, Now: now},
 		Issuer: cfg.Issuer, Now: now, Logger: logger,
 	}
-	mux.Handle("POST /v1/oauth2/authorize", cors(http.HandlerFunc(fp.Authorize)))
-	mux.Handle("POST /v1/oauth2/mfa/verify", cors(http.HandlerFunc(fp.Verify)))
-	mux.Handle("OPTIONS /v1/oauth2/mfa/verify", cors(http.NotFoundHandler()))
+	// No CORS on the first-party endpoints (DESIGN.md section 8): they take
+	// a password, and only Aries' own confidential apps may call them, never
+	// a script on some other origin.
+	mux.HandleFunc("POST /v1/oauth2/authorize", fp.Authorize)
+	mux.HandleFunc("POST /v1/oauth2/mfa/verify", fp.Verify)
 	mux.Handle("POST /v1/oauth2/token", cors(&token.Handler{
 		Store: st, Hasher: hasher, Clients: clients, Tokens: minter, RefreshTTL: cfg.RefreshTokenTTL,
 		Now: now, Logger: logger, Metrics: m, RateLimit: limits,
@@ -229,13 +235,14 @@ func New(ctx context.Context, cfg Config, st store.Store, master secret.Master, 
 	ih := &introspect.Handler{Store: st, Hasher: hasher, Clients: clients, Tokens: minter, Now: now, Logger: logger}
 	mux.Handle("POST /v1/oauth2/revoke", cors(http.HandlerFunc(ih.Revoke)))
 	mux.Handle("POST /v1/oauth2/introspect", cors(http.HandlerFunc(ih.Introspect)))
-	mux.Handle("OPTIONS /v1/oauth2/{endpoint}", cors(http.NotFoundHandler()))
+	for _, path := range []string{"/v1/oauth2/token", "/v1/oauth2/revoke", "/v1/oauth2/introspect"} {
+		mux.Handle("OPTIONS "+path, cors(http.NotFoundHandler()))
+	}
 	(&discovery.Handler{Issuer: cfg.Issuer, Keys: ring}).Register(mux)
 	(&clientcenter.Handler{Store: st, Hasher: hasher, Sessions: signIn, Issuer: cfg.Issuer, Now: now, Logger: logger}).Register(mux)
 	(&admin.Handler{Store: st, Hasher: hasher, Tokens: ih, Now: now, Logger: logger}).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", readyz(st))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	protected.Register(mux) // the Aries API: internal/api/routes.go
 	if cfg.Demo {
 		mux.HandleFunc("GET /demo/callback", demoCallback(cfg.Issuer))
@@ -245,7 +252,7 @@ func New(ctx context.Context, cfg Config, st store.Store, master secret.Master, 
 	})
 
 	return &Server{
-		handler: observe(mux, m, logger),
+		handler: hsts(cfg.Issuer, observe(mux, m, logger)),
 		store:   st,
 		keys:    ring,
 		logger:  logger,
@@ -255,6 +262,13 @@ func New(ctx context.Context, cfg Config, st store.Store, master secret.Master, 
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// MetricsHandler serves the Prometheus metrics. It is not mounted on the
+// public handler (DESIGN.md section 8): route and error counts are for the
+// operator, so `aries serve --metrics-addr` gives it a listener of its own.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})
+}
 
 // Maintain runs until ctx ends: it picks up signing keys rotated by
 // `aries keys rotate`, deletes rows that can no longer be used, and keeps

@@ -61,8 +61,11 @@ type Client struct {
 	Scopes       []string // canonical scope names the client may ask for
 	Disabled     bool
 	OwnerID      string // user id of the developer who manages it; "" for CLI-made clients
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// ResourceServer lets the client introspect tokens issued to other
+	// clients (DESIGN.md section 8); only an administrator sets it.
+	ResourceServer bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // SigningKey is one JWT signing key. The private key is stored encrypted
@@ -159,8 +162,8 @@ type Store interface {
 	// Clients lists every client, oldest first, or only those owned by
 	// ownerID when it is not "".
 	Clients(ctx context.Context, ownerID string) ([]Client, error)
-	// UpdateClient replaces the name, redirect URIs, scopes and first-party
-	// flag of an existing client.
+	// UpdateClient replaces the name, redirect URIs, scopes, first-party
+	// and resource-server flags of an existing client.
 	UpdateClient(ctx context.Context, c Client) error
 	SetClientSecret(ctx context.Context, id, secretHash string, now time.Time) error
 	// SetClientDisabled disables or enables a client. Disabling revokes
@@ -227,10 +230,11 @@ type Store interface {
 	RevocationsSince(ctx context.Context, since time.Time) (Revocations, error)
 
 	// DeleteExpired removes rows that can no longer be used: expired codes,
-	// sessions, refresh tokens, grants, MFA challenges and revoked-token
-	// records.
+	// sessions, refresh tokens, grants, MFA challenges, revoked-token
+	// records, and authentication failures older than AuthFailureRetention.
 	DeleteExpired(ctx context.Context, now time.Time) error
 
-	MFAStore    // mfa.go: TOTP enrollment, recovery codes, MFA challenges
-	LedgerStore // ledger.go: the sandbox API's paper-trading ledger
+	MFAStore     // mfa.go: TOTP enrollment, recovery codes, MFA challenges
+	LockoutStore // lockout.go: failed sign-ins and second-factor locks
+	LedgerStore  // ledger.go: the sandbox API's paper-trading ledger
 }

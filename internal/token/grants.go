@@ -74,7 +74,7 @@ func checkRedemption(ac store.AuthCode, client store.Client, redirectURI, verifi
 		// RFC 6749 section 4.1.3: required and identical when the
 		// authorization request carried one.
 		return oauth.Errorf(oauth.InvalidGrant, "redirect_uri must be the one of the authorization request")
-	case ac.RedirectURI == "" && redirectURI != "" && !registry.MatchRedirectURI(client.RedirectURIs, redirectURI):
+	case ac.RedirectURI == "" && redirectURI != "" && !registry.MatchRedirectURI(client, redirectURI):
 		// A first-party sign-in may omit it; one sent anyway must at
 		// least be registered.
 		return oauth.Errorf(oauth.InvalidGrant, "redirect_uri is not registered for this client")

@@ -45,6 +45,7 @@ type SecurityPage struct {
 
 	Enabled       bool
 	RecoveryLeft  int       // unused recovery codes, while Enabled
+	Locked        bool      // too many wrong codes: a recovery code unlocks
 	Setup         *MFASetup // enrollment waiting for its first code
 	RecoveryCodes []string  // just enabled: shown this once
 	Error         string    // about the last code entered

@@ -48,8 +48,34 @@ type ConsentPage struct {
 	UserEmail    string
 	RedirectHost string        // where the browser goes next, shown so the user can spot a look-alike
 	SwitchURL    string        // signs in as someone else; "" to hide the link
-	Scopes       []scope.Scope // each with its plain-English description
+	Scopes       []scope.Scope // rows of the scope table (scope.Lookup), description and action
 	Fields       []Field       // the authorization parameters, re-sent as hidden fields
+}
+
+// Actions returns the requested scopes that let the client change
+// something (orders, money, the profile), which the page lists one by one
+// with their action (DESIGN.md section 8).
+func (p ConsentPage) Actions() []scope.Scope {
+	var out []scope.Scope
+	for _, s := range p.Scopes {
+		if s.Action != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ReadOnly returns the requested scopes that only read, which the page
+// folds into one line the user may open: listed one by one, nine of them
+// would push the buttons below the fold and bury the actions above.
+func (p ConsentPage) ReadOnly() []scope.Scope {
+	var out []scope.Scope
+	for _, s := range p.Scopes {
+		if s.Action == "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Field is one hidden form field.

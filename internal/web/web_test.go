@@ -196,7 +196,7 @@ func TestPagesEscapeAndLoadNothingForeign(t *testing.T) {
 	}{
 		{PageSignIn, SignInPage{CSRFToken: "tok", ReturnTo: evil, Email: evil, ClientName: evil, Error: evil}},
 		{PageConsent, ConsentPage{CSRFToken: "tok", ClientName: evil, UserEmail: evil, RedirectHost: evil,
-			SwitchURL: "javascript:alert(1)", Scopes: []scope.Scope{{Name: evil, Description: evil}},
+			SwitchURL: "javascript:alert(1)", Scopes: []scope.Scope{{Name: evil, Description: evil}, {Name: evil, Description: evil, Action: evil}},
 			Fields: []Field{{Name: "state", Value: evil}}}},
 		{PageError, ErrorPage{Title: evil, Code: evil, Description: evil}},
 	}

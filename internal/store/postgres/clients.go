@@ -14,23 +14,23 @@ import (
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	_, err := s.pool.Exec(ctx,
 		`INSERT INTO clients (id, name, type, first_party, secret_hash, redirect_uris, scopes,
-		                      disabled, owner_id, created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		                      disabled, owner_id, resource_server, created_at, updated_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		c.ID, c.Name, string(c.Type), c.FirstParty, c.SecretHash,
 		list(c.RedirectURIs), list(c.Scopes), c.Disabled, c.OwnerID,
-		ts(c.CreatedAt), ts(c.UpdatedAt))
+		c.ResourceServer, ts(c.CreatedAt), ts(c.UpdatedAt))
 	return dbErr("create client", err)
 }
 
 const clientColumns = `id, name, type, first_party, secret_hash, redirect_uris, scopes,
-	disabled, owner_id, created_at, updated_at`
+	disabled, owner_id, resource_server, created_at, updated_at`
 
 func scanClient(row pgx.Row) (store.Client, error) {
 	var c store.Client
 	var typ string
 	var created, updated pgtype.Timestamptz
 	err := row.Scan(&c.ID, &c.Name, &typ, &c.FirstParty, &c.SecretHash, &c.RedirectURIs, &c.Scopes,
-		&c.Disabled, &c.OwnerID, &created, &updated)
+		&c.Disabled, &c.OwnerID, &c.ResourceServer, &created, &updated)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -67,17 +67,17 @@ func (s *Store) Clients(ctx context.Context, ownerID string) ([]store.Client, er
 	return out, dbErr("clients", err)
 }
 
-// UpdateClient replaces the name, redirect URIs, scopes and first-party flag
-// of client c.ID, and its UpdatedAt when c.UpdatedAt is set. Type, secret,
-// disabled flag, owner and CreatedAt are left alone. ErrNotFound if the
-// client does not exist.
+// UpdateClient replaces the name, redirect URIs, scopes, first-party and
+// resource-server flags of client c.ID, and its UpdatedAt when c.UpdatedAt
+// is set. Type, secret, disabled flag, owner and CreatedAt are left alone.
+// ErrNotFound if the client does not exist.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 	tag, err := s.pool.Exec(ctx,
 		`UPDATE clients
-		    SET name = $1, redirect_uris = $2, scopes = $3, first_party = $4,
-		        updated_at = COALESCE($5, updated_at)
-		  WHERE id = $6`,
-		c.Name, list(c.RedirectURIs), list(c.Scopes), c.FirstParty, ts(c.UpdatedAt), c.ID)
+		    SET name = $1, redirect_uris = $2, scopes = $3, first_party = $4, resource_server = $5,
+		        updated_at = COALESCE($6, updated_at)
+		  WHERE id = $7`,
+		c.Name, list(c.RedirectURIs), list(c.Scopes), c.FirstParty, c.ResourceServer, ts(c.UpdatedAt), c.ID)
 	return mustAffect("update client", tag, err)
 }
 

@@ -328,5 +328,6 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 			return dbErr("delete expired", err)
 		}
 	}
-	return nil
+	_, err := s.pool.Exec(ctx, `DELETE FROM auth_failures WHERE at <= $1`, ts(now.Add(-store.AuthFailureRetention)))
+	return dbErr("delete expired", err)
 }

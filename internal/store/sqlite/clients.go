@@ -12,23 +12,23 @@ import (
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	_, err := s.exec(ctx,
 		`INSERT INTO clients (id, name, type, first_party, secret_hash, redirect_uris, scopes,
-		                      disabled, owner_id, created_at, updated_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		                      disabled, owner_id, resource_server, created_at, updated_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, string(c.Type), boolInt(c.FirstParty), c.SecretHash,
 		list(c.RedirectURIs), list(c.Scopes), boolInt(c.Disabled), c.OwnerID,
-		ms(c.CreatedAt), ms(c.UpdatedAt))
+		boolInt(c.ResourceServer), ms(c.CreatedAt), ms(c.UpdatedAt))
 	return dbErr("create client", err)
 }
 
 const clientColumns = `id, name, type, first_party, secret_hash, redirect_uris, scopes,
-	disabled, owner_id, created_at, updated_at`
+	disabled, owner_id, resource_server, created_at, updated_at`
 
 func scanClient(row scanner) (store.Client, error) {
 	var c store.Client
 	var typ, uris, scopes string
 	var created, updated sql.NullInt64
 	err := row.Scan(&c.ID, &c.Name, &typ, &c.FirstParty, &c.SecretHash, &uris, &scopes,
-		&c.Disabled, &c.OwnerID, &created, &updated)
+		&c.Disabled, &c.OwnerID, &c.ResourceServer, &created, &updated)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -75,17 +75,18 @@ func (s *Store) Clients(ctx context.Context, ownerID string) ([]store.Client, er
 	return out, dbErr("clients", rows.Err())
 }
 
-// UpdateClient replaces the name, redirect URIs, scopes and first-party flag
-// of client c.ID, and its UpdatedAt when c.UpdatedAt is set. Type, secret,
-// disabled flag, owner and CreatedAt are left alone. ErrNotFound if the
-// client does not exist.
+// UpdateClient replaces the name, redirect URIs, scopes, first-party and
+// resource-server flags of client c.ID, and its UpdatedAt when c.UpdatedAt
+// is set. Type, secret, disabled flag, owner and CreatedAt are left alone.
+// ErrNotFound if the client does not exist.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 	res, err := s.exec(ctx,
 		`UPDATE clients
-		    SET name = ?, redirect_uris = ?, scopes = ?, first_party = ?,
+		    SET name = ?, redirect_uris = ?, scopes = ?, first_party = ?, resource_server = ?,
 		        updated_at = COALESCE(?, updated_at)
 		  WHERE id = ?`,
-		c.Name, list(c.RedirectURIs), list(c.Scopes), boolInt(c.FirstParty), ms(c.UpdatedAt), c.ID)
+		c.Name, list(c.RedirectURIs), list(c.Scopes), boolInt(c.FirstParty), boolInt(c.ResourceServer),
+		ms(c.UpdatedAt), c.ID)
 	return mustAffect("update client", res, err)
 }
 

@@ -360,5 +360,6 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 			return dbErr("delete expired", err)
 		}
 	}
-	return nil
+	_, err := s.exec(ctx, `DELETE FROM auth_failures WHERE at <= ?`, ms(now.Add(-store.AuthFailureRetention)))
+	return dbErr("delete expired", err)
 }

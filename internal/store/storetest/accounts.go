@@ -90,11 +90,12 @@ func testClients(t *testing.T, s store.Store) {
 			"https://app.example/a b\"c'd\\e",
 			"https://app.example/ünïcode",
 		},
-		Scopes:    []string{"user:information", "order:execution", "account:information"},
-		Disabled:  false,
-		OwnerID:   "",
-		CreatedAt: t0,
-		UpdatedAt: t0.Add(time.Minute),
+		Scopes:         []string{"user:information", "order:execution", "account:information"},
+		Disabled:       false,
+		OwnerID:        "",
+		ResourceServer: true, // and false for the public client below
+		CreatedAt:      t0,
+		UpdatedAt:      t0.Add(time.Minute),
 	}
 	public := store.Client{
 		ID:           "aries_ci_cli",
@@ -152,12 +153,13 @@ func testUpdateClient(t *testing.T, s store.Store) {
 	c := mustClient(t, s, "aries_ci_app", "usr_dev", t0)
 
 	update := store.Client{
-		ID:           c.ID,
-		Name:         "Renamed",
-		FirstParty:   true,
-		RedirectURIs: []string{"https://new.example/cb", "http://[::1]:9000/cb"},
-		Scopes:       []string{"market:information"},
-		UpdatedAt:    t0.Add(time.Hour),
+		ID:             c.ID,
+		Name:           "Renamed",
+		FirstParty:     true,
+		ResourceServer: true,
+		RedirectURIs:   []string{"https://new.example/cb", "http://[::1]:9000/cb"},
+		Scopes:         []string{"market:information"},
+		UpdatedAt:      t0.Add(time.Hour),
 		// Not UpdateClient's to change:
 		Type:       store.Public,
 		SecretHash: "v1$other",
@@ -170,12 +172,21 @@ func testUpdateClient(t *testing.T, s store.Store) {
 	want := c
 	want.Name = update.Name
 	want.FirstParty = update.FirstParty
+	want.ResourceServer = update.ResourceServer
 	want.RedirectURIs = update.RedirectURIs
 	want.Scopes = update.Scopes
 	want.UpdatedAt = update.UpdatedAt
 	got, err := s.Client(ctx(t), c.ID)
 	is(t, "Client", err, nil)
 	diff(t, "Client after UpdateClient", got, want)
+
+	// The flags can be taken away again.
+	update.FirstParty, update.ResourceServer = false, false
+	is(t, "UpdateClient clearing flags", s.UpdateClient(ctx(t), update), nil)
+	want.FirstParty, want.ResourceServer = false, false
+	got, err = s.Client(ctx(t), c.ID)
+	is(t, "Client", err, nil)
+	diff(t, "Client after clearing flags", got, want)
 
 	update.ID = "aries_ci_nobody"
 	is(t, "UpdateClient unknown", s.UpdateClient(ctx(t), update), store.ErrNotFound)

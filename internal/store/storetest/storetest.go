@@ -73,6 +73,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConsumeMFAChallengeConcurrently", testConsumeMFAChallengeConcurrently},
 		{"SessionOTPTime", testSessionOTPTime},
 		{"DeleteExpiredMFAChallenges", testDeleteExpiredMFAChallenges},
+		{"AuthFailures", testAuthFailures},
+		{"AuthFailuresConcurrently", testAuthFailuresConcurrently},
+		{"SecondFactorLock", testSecondFactorLock},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,10 @@
+-- Resource servers (DESIGN.md section 8): clients an administrator allows to
+-- introspect tokens issued to other clients. Every existing client starts
+-- as an ordinary one, which may introspect only its own tokens.
+-- Conventions as in 00001_init.sql.
+
+-- +goose Up
+ALTER TABLE clients ADD COLUMN resource_server INTEGER NOT NULL DEFAULT 0 CHECK (resource_server IN (0, 1));
+
+-- +goose Down
+ALTER TABLE clients DROP COLUMN resource_server;
