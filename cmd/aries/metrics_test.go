@@ -41,8 +41,7 @@ func TestMetricsAddrDefault(t *testing.T) {
 }
 
 // TestMetricsOnTheirOwnListener: /metrics answers on --metrics-addr only;
-// the public listener answers 404 for it (DESIGN.md section 8), and an
-// empty --metrics-addr turns the listener off.
+// the public listener answers 404 for it (DESIGN.md section 8).
 func TestMetricsOnTheirOwnListener(t *testing.T) {
 	s := startServer(t, t.TempDir())
 	if s.MetricsURL == "" {
@@ -72,13 +71,30 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 			t.Errorf("GET %s: got metrics, want none", tt.url)
 		}
 	}
+}
 
-	off := startServer(t, t.TempDir(), "--metrics-addr", "")
-	if off.MetricsURL != "" {
-		t.Errorf("--metrics-addr '': serve announced metrics on %s, want none", off.MetricsURL)
+// TestMetricsOff: an empty --metrics-addr, or an empty ARIES_METRICS_ADDR,
+// turns the metrics listener off.
+func TestMetricsOff(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   string
+		flags []string
+	}{
+		{"empty flag", "127.0.0.1:0", []string{"--metrics-addr", ""}},
+		{"empty environment variable", "", nil},
 	}
-	if resp, _ := get(t, http.DefaultClient, off.URL+"/metrics"); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("--metrics-addr '': GET /metrics on the public listener: got %d, want 404", resp.StatusCode)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("ARIES_METRICS_ADDR", tt.env)
+			s := startServer(t, t.TempDir(), tt.flags...)
+			if s.MetricsURL != "" {
+				t.Errorf("serve announced metrics on %s, want none", s.MetricsURL)
+			}
+			if resp, _ := get(t, http.DefaultClient, s.URL+"/metrics"); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("GET /metrics on the public listener: got %d, want 404", resp.StatusCode)
+			}
+		})
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ariesexchange/aries/internal/oauth"
+	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/registry"
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/store"
@@ -37,6 +38,9 @@ type updateRequest struct {
 func (h *Handler) withClient(next func(http.ResponseWriter, *http.Request, store.User, store.Client)) adminFunc {
 	return func(w http.ResponseWriter, r *http.Request, admin store.User) {
 		c, err := h.Store.Client(r.Context(), r.PathValue("id"))
+		if !oauth.ValidIdentifier(r.PathValue("id")) {
+			err = store.ErrNotFound // no client has such an id; the store is not asked
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			h.notFound(w)
 			return
@@ -111,7 +115,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, admin store.Use
 		h.serverError(w, r, "create client", err)
 		return
 	}
-	h.Logger.InfoContext(ctx, "admin: client created", "client", c.ID, "admin", admin.ID)
+	h.Logger.WarnContext(ctx, "admin: client created", "source", ratelimit.RemoteIP(r), "client", c.ID, "admin", admin.ID)
 	w.Header().Set("Location", "/admin/v1/clients/"+c.ID)
 	oauth.WriteJSON(w, http.StatusCreated, registry.View(c, clientSecret))
 }
@@ -167,7 +171,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, admin store.Use
 		h.serverError(w, r, "update client", err)
 		return
 	}
-	h.Logger.InfoContext(r.Context(), "admin: client updated", "client", c.ID, "admin", admin.ID)
+	h.Logger.WarnContext(r.Context(), "admin: client updated", "source", ratelimit.RemoteIP(r), "client", c.ID, "admin", admin.ID)
 	oauth.WriteJSON(w, http.StatusOK, registry.View(updated, ""))
 }
 
@@ -187,7 +191,7 @@ func (h *Handler) rotate(w http.ResponseWriter, r *http.Request, admin store.Use
 		h.serverError(w, r, "rotate secret", err)
 		return
 	}
-	h.Logger.InfoContext(ctx, "admin: client secret rotated", "client", c.ID, "admin", admin.ID)
+	h.Logger.WarnContext(ctx, "admin: client secret rotated", "source", ratelimit.RemoteIP(r), "client", c.ID, "admin", admin.ID)
 	h.answerFresh(w, r, c.ID, clientSecret)
 }
 
@@ -204,7 +208,7 @@ func (h *Handler) setDisabled(disabled bool) func(http.ResponseWriter, *http.Req
 			h.serverError(w, r, "set client disabled", err)
 			return
 		}
-		h.Logger.InfoContext(ctx, "admin: client status set", "client", c.ID, "disabled", disabled, "admin", admin.ID)
+		h.Logger.WarnContext(ctx, "admin: client status set", "source", ratelimit.RemoteIP(r), "client", c.ID, "disabled", disabled, "admin", admin.ID)
 		h.answerFresh(w, r, c.ID, "")
 	}
 }
@@ -231,7 +235,7 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, admin store.Use
 		h.serverError(w, r, "delete client", err)
 		return
 	}
-	h.Logger.InfoContext(ctx, "admin: client deleted", "client", c.ID, "admin", admin.ID)
+	h.Logger.WarnContext(ctx, "admin: client deleted", "source", ratelimit.RemoteIP(r), "client", c.ID, "admin", admin.ID)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }

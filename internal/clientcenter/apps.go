@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/web"
@@ -63,6 +64,10 @@ func (h *Handler) apps(w http.ResponseWriter, r *http.Request, u store.User) {
 // consent again.
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, u store.User) {
 	clientID := r.PathValue("id")
+	if !oauth.ValidIdentifier(clientID) {
+		http.NotFound(w, r)
+		return
+	}
 	if err := h.Store.DeleteConsent(r.Context(), u.ID, clientID, h.Now()); err != nil {
 		h.serverError(w, r, "delete consent", err)
 		return

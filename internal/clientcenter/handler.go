@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/web"
@@ -162,6 +163,9 @@ func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, op string,
 // owner, or an administrator. ok is false for a missing client and for
 // another developer's, alike.
 func (h *Handler) client(r *http.Request, u store.User) (c store.Client, ok bool, err error) {
+	if !oauth.ValidIdentifier(r.PathValue("id")) {
+		return store.Client{}, false, nil // no client has such an id
+	}
 	c, err = h.Store.Client(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Client{}, false, nil

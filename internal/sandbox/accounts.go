@@ -113,6 +113,9 @@ func (a *API) Withdraw(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	accountID := r.PathValue("id")
+	if !knownID(w, r, a, accountID) {
+		return
+	}
 	hash := fingerprint("withdrawal", accountID, strconv.FormatInt(int64(req.Amount), 10))
 	wd, err := a.Store.Withdraw(r.Context(), store.Withdrawal{
 		ID: secret.ID("wd_"), AccountID: accountID, UserID: userID, Amount: int64(req.Amount),

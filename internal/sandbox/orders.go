@@ -98,6 +98,9 @@ func (a *API) PlaceOrder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, oauth.InvalidRequest, problem)
 		return
 	}
+	if req.AccountID != "" && !knownID(w, r, a, req.AccountID) {
+		return
+	}
 	if req.AccountID == "" {
 		acc, err := a.account(r, userID)
 		if err != nil {
@@ -168,6 +171,9 @@ func (a *API) ReplaceOrder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, oauth.InvalidRequest, `limit_price must be from "0.01" to "1000000.00"`)
 		return
 	}
+	if !knownID(w, r, a, req.OrderID) {
+		return
+	}
 	cur, err := a.Store.Order(r.Context(), userID, req.OrderID)
 	if err != nil {
 		a.storeError(w, r, err)
@@ -221,6 +227,9 @@ func (a *API) CancelOrder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, oauth.InvalidRequest, "order_id is required, in the query string or a JSON body")
 		return
 	}
+	if !knownID(w, r, a, id) {
+		return
+	}
 	cancelled, err := a.Store.CancelOrder(r.Context(), userID, id, a.now())
 	if err != nil {
 		a.storeError(w, r, err)
@@ -253,6 +262,9 @@ func (a *API) Orders(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		limit = n
+	}
+	if !knownID(w, r, a, r.PathValue("id")) {
+		return
 	}
 	orders, err := a.Store.Orders(r.Context(), userID, r.PathValue("id"), status, limit)
 	if err != nil {

@@ -89,6 +89,9 @@ func (a *API) account(r *http.Request, userID string) (store.Account, error) {
 // ownAccount returns the user's account named by the {id} path value, or
 // writes 404.
 func (a *API) ownAccount(w http.ResponseWriter, r *http.Request, userID string) (store.Account, bool) {
+	if !knownID(w, r, a, r.PathValue("id")) {
+		return store.Account{}, false
+	}
 	acc, err := a.Store.Account(r.Context(), userID, r.PathValue("id"))
 	if err != nil {
 		a.storeError(w, r, err)
@@ -183,4 +186,15 @@ func timeOrNil(t time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+// knownID answers 404 for an id no row can have (a NUL byte, invalid UTF-8,
+// over-long) before the store sees it: PostgreSQL would fail on it with an
+// error that reads as an outage. It reports whether the id may be looked up.
+func knownID(w http.ResponseWriter, r *http.Request, a *API, id string) bool {
+	if oauth.ValidIdentifier(id) {
+		return true
+	}
+	a.storeError(w, r, store.ErrNotFound)
+	return false
 }

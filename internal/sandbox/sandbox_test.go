@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/store/postgres"
+	"github.com/ariesexchange/aries/internal/store/postgres/pgtest"
 	"github.com/ariesexchange/aries/internal/store/sqlite"
 	"github.com/ariesexchange/aries/sdk/bearer"
 	"github.com/ariesexchange/aries/sdk/protocol"
@@ -38,6 +41,12 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, st)
+}
+
+// newEnvOn is newEnv over st.
+func newEnvOn(t *testing.T, st store.Store) *env {
+	t.Helper()
 	for _, id := range []string{"usr_alice", "usr_bob"} {
 		if err := st.CreateUser(context.Background(), store.User{ID: id, Email: id + "@example.com", PasswordHash: "x", CreatedAt: now}); err != nil {
 			t.Fatal(err)
@@ -284,6 +293,48 @@ func TestOtherUsersRowsAreNotFound(t *testing.T) {
 		{"DELETE", "/v1/orders?order_id=" + order, ""},
 	} {
 		want(t, "bob: "+c.method+" "+c.target, e.do("usr_bob", c.method, c.target, c.body), http.StatusNotFound, "not_found")
+	}
+}
+
+// Ids no row can have (a NUL byte, invalid UTF-8) are 404 on every
+// backend: PostgreSQL refuses them with an error that would read as an
+// outage (security review finding 12).
+func TestBadIdsAreNotFound(t *testing.T) {
+	stores := map[string]func(t *testing.T) store.Store{
+		"sqlite": func(t *testing.T) store.Store {
+			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "aries.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+		"postgres": func(t *testing.T) store.Store {
+			st, err := postgres.Open(context.Background(), pgtest.Database(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			e := newEnvOn(t, open(t))
+			for _, id := range []string{"acc_\x00x", "acc_\xff"} {
+				esc := url.PathEscape(id)
+				for _, c := range []struct{ method, target, body string }{
+					{"GET", "/v1/accounts/" + esc + "/balances", ""},
+					{"GET", "/v2/accounts/" + esc + "/orders", ""},
+					{"POST", "/v1/accounts/" + esc + "/withdrawals", `{"amount":"1.00"}`},
+					{"POST", "/v1/orders", `{"account_id":"acc_\u0000x","symbol":"AAPL","side":"buy","quantity":1}`},
+					{"PUT", "/v1/orders", `{"order_id":"ord_\u0000x","quantity":2}`},
+					{"DELETE", "/v1/orders?order_id=" + url.QueryEscape(id), ""},
+				} {
+					want(t, c.method+" "+c.target, e.do("usr_alice", c.method, c.target, c.body), http.StatusNotFound, "not_found")
+				}
+			}
+		})
 	}
 }
 

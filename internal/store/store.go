@@ -33,6 +33,18 @@ var (
 	ErrRevoked = errors.New("store: grant revoked")
 )
 
+// ReuseError is how a backend reports ErrCodeReused and ErrRefreshReplayed
+// (errors.Is sees through it): with the grant it revoked and that grant's
+// user, for the security log.
+type ReuseError struct {
+	Err     error // ErrCodeReused or ErrRefreshReplayed
+	GrantID string
+	UserID  string
+}
+
+func (e *ReuseError) Error() string { return e.Err.Error() }
+func (e *ReuseError) Unwrap() error { return e.Err }
+
 // User is a person who signs in to Aries.
 type User struct {
 	ID           string // "usr_" + random; the JWT "sub"

@@ -45,7 +45,8 @@ func (h *Handler) authorizationCode(ctx context.Context, req request) (*Response
 		return nil, oauth.Errorf(oauth.InvalidGrant, "the authorization code is invalid, expired or revoked")
 	case errors.Is(err, store.ErrCodeReused):
 		h.Metrics.CodeReuses.Inc()
-		h.Logger.WarnContext(ctx, "authorization code reused; its grant is revoked", "client_id", req.client.ID)
+		h.Logger.WarnContext(ctx, "authorization code reused; its grant is revoked",
+			"client_id", req.client.ID, "user", reusedBy(err), "source", req.source)
 		return nil, oauth.Errorf(oauth.InvalidGrant, "the authorization code was already used; the tokens issued from it are revoked")
 	case err != nil:
 		return nil, err
@@ -123,7 +124,8 @@ func (h *Handler) refreshToken(ctx context.Context, req request) (*Response, err
 		return nil, oauth.Errorf(oauth.InvalidGrant, "the refresh token is invalid, expired or revoked")
 	case errors.Is(err, store.ErrRefreshReplayed):
 		h.Metrics.RefreshReplays.Inc()
-		h.Logger.WarnContext(ctx, "refresh token replayed; its family is revoked", "client_id", req.client.ID)
+		h.Logger.WarnContext(ctx, "refresh token replayed; its family is revoked",
+			"client_id", req.client.ID, "user", reusedBy(err), "source", req.source)
 		return nil, oauth.Errorf(oauth.InvalidGrant, "the refresh token was already used; every token of this sign-in is revoked")
 	case err != nil:
 		return nil, err
@@ -181,4 +183,12 @@ func challengeMatches(verifier, challenge string) bool {
 	sum := sha256.Sum256([]byte(verifier))
 	got := base64.RawURLEncoding.EncodeToString(sum[:])
 	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
+}
+
+// reusedBy is the user whose grant a code reuse or refresh replay revoked.
+func reusedBy(err error) string {
+	if re, ok := errors.AsType[*store.ReuseError](err); ok {
+		return re.UserID
+	}
+	return ""
 }

@@ -54,6 +54,7 @@ type request struct {
 	params oauth.Params
 	client store.Client
 	now    time.Time
+	source string // the caller's address, for the security log
 }
 
 // errAnswered: the response is already written (a 429).
@@ -99,7 +100,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if oerr != nil {
 		return nil, oerr
 	}
-	resp, err := issue(ctx, request{params: params, client: auth.Client, now: h.Now()})
+	resp, err := issue(ctx, request{params: params, client: auth.Client, now: h.Now(), source: ratelimit.RemoteIP(r)})
 	if err != nil {
 		return nil, err
 	}

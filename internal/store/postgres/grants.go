@@ -143,11 +143,11 @@ func (s *Store) RedeemAuthCode(ctx context.Context, hash string, first store.Ref
 // revoking its grant if it had already been used. Its SELECT is a new
 // statement, so under READ COMMITTED it sees what the winner committed.
 func whyNotRedeemed(ctx context.Context, tx pgx.Tx, hash string, now time.Time) error {
-	var grantID string
+	var grantID, userID string
 	var used, expires pgtype.Timestamptz
 	err := tx.QueryRow(ctx,
-		`SELECT grant_id, used_at, expires_at FROM auth_codes WHERE hash = $1`,
-		hash).Scan(&grantID, &used, &expires)
+		`SELECT grant_id, user_id, used_at, expires_at FROM auth_codes WHERE hash = $1`,
+		hash).Scan(&grantID, &userID, &used, &expires)
 	if err != nil {
 		return dbErr("redeem auth code", err)
 	}
@@ -156,7 +156,7 @@ func whyNotRedeemed(ctx context.Context, tx pgx.Tx, hash string, now time.Time) 
 		if err := revokeGrant(ctx, tx, grantID, now); err != nil {
 			return err
 		}
-		return store.ErrCodeReused
+		return &store.ReuseError{Err: store.ErrCodeReused, GrantID: grantID, UserID: userID}
 	case !fromTS(expires).After(now.Truncate(time.Millisecond)):
 		return store.ErrNotFound
 	default:
@@ -234,12 +234,12 @@ func (s *Store) RotateRefreshToken(ctx context.Context, clientID, oldHash string
 // whyNotRotated classifies a refresh token the rotating UPDATE did not match,
 // revoking its grant if it is a replay.
 func whyNotRotated(ctx context.Context, tx pgx.Tx, clientID, hash string, now time.Time) error {
-	var grantID, owner string
+	var grantID, owner, userID string
 	var used, grantRevoked, expires, grantExpires pgtype.Timestamptz
 	err := tx.QueryRow(ctx,
-		`SELECT t.grant_id, t.client_id, t.used_at, t.expires_at, g.revoked_at, g.expires_at
+		`SELECT t.grant_id, t.client_id, g.user_id, t.used_at, t.expires_at, g.revoked_at, g.expires_at
 		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
-		  WHERE t.hash = $1`, hash).Scan(&grantID, &owner, &used, &expires, &grantRevoked, &grantExpires)
+		  WHERE t.hash = $1`, hash).Scan(&grantID, &owner, &userID, &used, &expires, &grantRevoked, &grantExpires)
 	if err != nil {
 		return dbErr("rotate refresh token", err)
 	}
@@ -251,7 +251,7 @@ func whyNotRotated(ctx context.Context, tx pgx.Tx, clientID, hash string, now ti
 		if err := revokeGrant(ctx, tx, grantID, now); err != nil {
 			return err
 		}
-		return store.ErrRefreshReplayed
+		return &store.ReuseError{Err: store.ErrRefreshReplayed, GrantID: grantID, UserID: userID}
 	case !fromTS(expires).After(now.Truncate(time.Millisecond)):
 		return store.ErrNotFound
 	default:

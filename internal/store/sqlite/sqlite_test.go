@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -76,7 +77,7 @@ func TestReopen(t *testing.T) {
 	if err != nil || got.ID != u.ID {
 		t.Errorf("UserByEmail after reopen: got %q, %v; want %q", got.ID, err, u.ID)
 	}
-	if _, err := s.RedeemAuthCode(ctx, code.Hash, store.RefreshToken{Hash: "rt_b", ExpiresAt: now.Add(time.Hour)}, now); err != store.ErrCodeReused {
+	if _, err := s.RedeemAuthCode(ctx, code.Hash, store.RefreshToken{Hash: "rt_b", ExpiresAt: now.Add(time.Hour)}, now); !errors.Is(err, store.ErrCodeReused) {
 		t.Errorf("RedeemAuthCode after reopen: got error %v, want %v", err, store.ErrCodeReused)
 	}
 	if _, _, err := s.RefreshTokenGrant(ctx, rt.Hash, now); err != store.ErrRevoked {
@@ -113,7 +114,7 @@ func TestSurvivesKill(t *testing.T) {
 		t.Errorf("RefreshTokenGrant of the rotated token after kill: got error %v, want it live", err)
 	}
 	_, err = s.RotateRefreshToken(ctx, "aries_ci_a", "rt_1", store.RefreshToken{Hash: "rt_x", ExpiresAt: now.Add(time.Hour)}, now)
-	if err != store.ErrRefreshReplayed {
+	if !errors.Is(err, store.ErrRefreshReplayed) {
 		t.Errorf("replay of the token rotated before the kill: got error %v, want %v", err, store.ErrRefreshReplayed)
 	}
 }
@@ -191,10 +192,10 @@ func TestTwoStoresOneFile(t *testing.T) {
 
 	wins, reused := 0, 0
 	for i, err := range errs {
-		switch err {
-		case nil:
+		switch {
+		case err == nil:
 			wins++
-		case store.ErrCodeReused:
+		case errors.Is(err, store.ErrCodeReused):
 			reused++
 		default:
 			t.Errorf("RedeemAuthCode %d: got error %v, want success or %v", i, err, store.ErrCodeReused)

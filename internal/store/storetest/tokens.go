@@ -93,6 +93,10 @@ func testAuthCodeReuse(t *testing.T, s store.Store) {
 	reuse := t0.Add(20 * time.Second)
 	_, err = s.RedeemAuthCode(ctx(t), code.Hash, next("rt_a_again", reuse), reuse)
 	is(t, "RedeemAuthCode a second time", err, store.ErrCodeReused)
+	// The security log names whose grant was revoked.
+	if re, ok := errors.AsType[*store.ReuseError](err); !ok || re.GrantID != g.ID || re.UserID != g.UserID {
+		t.Errorf("reuse error %#v, want a *store.ReuseError naming grant %s of user %s", err, g.ID, g.UserID)
+	}
 
 	got, err := s.Grant(ctx(t), g.ID)
 	is(t, "Grant", err, nil)
@@ -291,7 +295,11 @@ func testRefreshTokenReplay(t *testing.T, s store.Store) {
 	w.rotate(t, rt1.Hash, "rt_a_2", t0.Add(time.Minute), nil)
 
 	replay := t0.Add(2 * time.Minute)
-	w.rotate(t, rt1.Hash, "rt_a_3", replay, store.ErrRefreshReplayed)
+	_, err := s.RotateRefreshToken(ctx(t), g.ClientID, rt1.Hash, next("rt_a_3", replay), replay)
+	is(t, "RotateRefreshToken of a rotated token", err, store.ErrRefreshReplayed)
+	if re, ok := errors.AsType[*store.ReuseError](err); !ok || re.GrantID != g.ID || re.UserID != g.UserID {
+		t.Errorf("replay error %#v, want a *store.ReuseError naming grant %s of user %s", err, g.ID, g.UserID)
+	}
 	got, err := s.Grant(ctx(t), g.ID)
 	is(t, "Grant", err, nil)
 	sameTime(t, "Grant.RevokedAt after replay", got.RevokedAt, replay)
