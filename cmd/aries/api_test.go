@@ -815,7 +815,7 @@ func TestForgedTokensAreRefused(t *testing.T) {
 		t.Fatalf("genuine token: got %s, want 200", r)
 	}
 	ring := serverMinter(t, f)
-	claims := accesstoken.Claims{Subject: f.userID, ClientID: f.app.ClientID, Scope: "user:information", AuthTime: time.Now().Unix()}
+	claims := protocol.Claims{Subject: f.userID, ClientID: f.app.ClientID, Scopes: []string{"user:information"}, AuthTime: time.Now()}
 	mint := func(audience string, now time.Time) string {
 		tok, _, err := (&accesstoken.Minter{Keys: ring, Issuer: f.URL, Audience: audience, TTL: time.Minute, Now: func() time.Time { return now }}).Mint(claims)
 		if err != nil {

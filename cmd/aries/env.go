@@ -15,6 +15,7 @@ import (
 
 	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/ratelimit"
+	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/server"
 	"github.com/ariesexchange/aries/internal/store"
@@ -37,10 +38,17 @@ func storeFlags() []cli.Flag {
 	}
 }
 
+// backend is one database serving both the authorization store and the
+// sandbox's ledger; each backend package implements both.
+type backend interface {
+	store.Store
+	ledger.Store
+}
+
 // env is what every command works with: the open store and the keys derived
 // from the root secret.
 type env struct {
-	store  store.Store
+	store  backend
 	master secret.Master
 	hasher *secret.Hasher
 	now    func() time.Time
@@ -87,7 +95,7 @@ func openEnv(ctx context.Context, cmd *cli.Command) (*env, error) {
 
 func openStore(ctx context.Context, cmd *cli.Command) (*env, error) {
 	dsn := cmd.String("db")
-	var st store.Store
+	var st backend
 	var secretFile string
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):

@@ -105,7 +105,7 @@ func serve(ctx context.Context, cmd *cli.Command, e *env, stdout, stderr io.Writ
 	if cfg.Issuer == "" {
 		cfg.Issuer = "http://" + ln.Addr().String()
 	}
-	srv, err := server.New(ctx, cfg, e.store, e.master, logger)
+	srv, err := server.New(ctx, cfg, e.store, e.store, e.master, logger)
 	if err != nil {
 		return err
 	}

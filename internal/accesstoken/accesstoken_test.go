@@ -20,6 +20,8 @@ import (
 	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/sdk/bearer"
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
@@ -30,6 +32,7 @@ const (
 )
 
 type env struct {
+	t   testing.TB
 	st  store.Store
 	kek []byte
 	now time.Time
@@ -45,7 +48,7 @@ func newEnv(t testing.TB, publishFor time.Duration) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{st: st, kek: make([]byte, keys.KEKSize), now: t0}
+	e := &env{t: t, st: st, kek: make([]byte, keys.KEKSize), now: t0}
 	rand.Read(e.kek)
 	clock := func() time.Time { return e.now }
 	kr, err := keys.Open(context.Background(), e.st, e.kek, publishFor, clock)
@@ -57,15 +60,59 @@ func newEnv(t testing.TB, publishFor time.Duration) *env {
 	return e
 }
 
-func userClaims() Claims {
-	return Claims{
+func userClaims() protocol.Claims {
+	return protocol.Claims{
 		Subject:  "usr_1",
 		ClientID: "aries_ci_1",
-		Scope:    "account:information order:execution",
-		AuthTime: t0.Add(-time.Minute).Unix(),
+		Scopes:   []string{"account:information", "order:execution"},
+		AuthTime: t0.Add(-time.Minute),
 		AMR:      []string{"pwd", "otp"},
 		GrantID:  "grt_1",
 	}
+}
+
+// verifier is the one validator, sdk/bearer, reading this keyring's JWKS
+// in-process as the server does, at the env's clock.
+func (e *env) verifier(t testing.TB) *bearer.Verifier {
+	t.Helper()
+	v, err := bearer.NewVerifier(bearer.Config{
+		KeySet: func(context.Context) ([]byte, error) { return json.Marshal(e.kr.JWKS()) },
+		Issuer: issuer, Audience: audience,
+		Now: func() time.Time { return e.now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// parse checks tok with a fresh verifier, so that it sees the keys the
+// keyring publishes now.
+func (e *env) parse(tok string) (protocol.Claims, error) {
+	c, err := e.verifier(e.t).Verify(context.Background(), tok)
+	if err != nil {
+		return protocol.Claims{}, err
+	}
+	return *c, nil
+}
+
+// errExpired stands for the refusal of a genuine token whose lifetime is
+// over, which the validator reports after checking the signature.
+var errExpired = errors.New("token expired")
+
+// verdict sorts a parse error into nil, errExpired or
+// bearer.ErrInvalidToken, the outcomes the tests tell apart.
+func verdict(err error) error {
+	var bad *bearer.InvalidTokenError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &bad) && bad.Reason == "token expired":
+		return errExpired
+	case errors.Is(err, bearer.ErrInvalidToken):
+		return bearer.ErrInvalidToken
+	}
+	return err
 }
 
 func TestMintParseRoundTrip(t *testing.T) {
@@ -75,16 +122,16 @@ func TestMintParseRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := userClaims()
-	want.Issuer, want.Audience = issuer, audience
-	want.IssuedAt, want.ExpiresAt = t0.Unix(), t0.Add(15*time.Minute).Unix()
-	want.ID = minted.ID
+	want.Issuer, want.Audience = issuer, []string{audience}
+	want.IssuedAt, want.Expiry = t0, t0.Add(15*time.Minute)
+	want.JTI = minted.JTI
 	if diff := cmp.Diff(want, minted); diff != "" {
 		t.Errorf("minted claims (-want +got):\n%s", diff)
 	}
-	if n := len(minted.ID); n != 22 {
+	if n := len(minted.JTI); n != 22 {
 		t.Errorf("got jti of %d characters, want 22 (128 bits)", n)
 	}
-	got, err := e.m.Parse(tok)
+	got, err := e.parse(tok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,14 +145,14 @@ func TestMintParseRoundTrip(t *testing.T) {
 	}
 
 	_, again, _ := e.m.Mint(userClaims())
-	if again.ID == minted.ID {
-		t.Errorf("two tokens share jti %q", again.ID)
+	if again.JTI == minted.JTI {
+		t.Errorf("two tokens share jti %q", again.JTI)
 	}
 }
 
 func TestClientCredentialsClaimsOmitUserFields(t *testing.T) {
 	e := newEnv(t, time.Hour)
-	tok, _, err := e.m.Mint(Claims{Subject: "aries_ci_1", ClientID: "aries_ci_1", Scope: "market:information"})
+	tok, _, err := e.m.Mint(protocol.Claims{Subject: "aries_ci_1", ClientID: "aries_ci_1", Scopes: []string{"market:information"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,14 +222,14 @@ func TestTypHeader(t *testing.T) {
 		{"AT+JWT", nil},
 		{"application/at+jwt", nil},
 		{"Application/AT+JWT", nil},
-		{"JWT", ErrInvalid},
-		{"jwt", ErrInvalid},
-		{"", ErrInvalid},
-		{"at+jwt2", ErrInvalid},
+		{"JWT", bearer.ErrInvalidToken},
+		{"jwt", bearer.ErrInvalidToken},
+		{"", bearer.ErrInvalidToken},
+		{"at+jwt2", bearer.ErrInvalidToken},
 	}
 	for _, tt := range tests {
-		_, err := e.m.Parse(signWith(t, s, kid, tt.typ, payload))
-		if !errors.Is(err, tt.want) {
+		_, err := e.parse(signWith(t, s, kid, tt.typ, payload))
+		if verdict(err) != tt.want {
 			t.Errorf("typ %q: got %v, want %v", tt.typ, err, tt.want)
 		}
 	}
@@ -207,7 +254,7 @@ func TestParseRefusesForgeries(t *testing.T) {
 	payload, _ := json.Marshal(c)
 
 	widened := c
-	widened.Scope = "funds:withdrawal"
+	widened.Scopes = []string{"funds:withdrawal"}
 	widenedJSON, _ := json.Marshal(widened)
 
 	pub, _ := e.kr.PublicKey(kid)
@@ -226,7 +273,7 @@ func TestParseRefusesForgeries(t *testing.T) {
 	wrongAudTok, _, _ := wrongAud.Mint(userClaims())
 
 	noJTI := c
-	noJTI.ID = ""
+	noJTI.JTI = ""
 	noJTIJSON, _ := json.Marshal(noJTI)
 
 	tests := []struct {
@@ -248,9 +295,9 @@ func TestParseRefusesForgeries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := e.m.Parse(tt.token)
-			if !errors.Is(err, ErrInvalid) {
-				t.Errorf("got claims %+v, error %v; want %v", got, err, ErrInvalid)
+			got, err := e.parse(tt.token)
+			if verdict(err) != bearer.ErrInvalidToken {
+				t.Errorf("got claims %+v, error %v; want %v", got, err, bearer.ErrInvalidToken)
 			}
 		})
 	}
@@ -269,16 +316,16 @@ func TestParseExpiry(t *testing.T) {
 		want error
 	}{
 		{"when issued", t0, nil},
-		{"clock behind by the leeway", t0.Add(-Leeway), nil},
-		{"issued in the future", t0.Add(-Leeway - time.Second), ErrInvalid},
+		{"clock behind by the leeway", t0.Add(-bearer.DefaultLeeway), nil},
+		{"issued in the future", t0.Add(-bearer.DefaultLeeway - time.Second), bearer.ErrInvalidToken},
 		{"one second before exp", exp.Add(-time.Second), nil},
-		{"within the leeway after exp", exp.Add(Leeway - time.Second), nil},
-		{"leeway over", exp.Add(Leeway), ErrExpired},
-		{"a day later", exp.Add(24 * time.Hour), ErrExpired},
+		{"within the leeway after exp", exp.Add(bearer.DefaultLeeway - time.Second), nil},
+		{"leeway over", exp.Add(bearer.DefaultLeeway), errExpired},
+		{"a day later", exp.Add(24 * time.Hour), errExpired},
 	}
 	for _, tt := range tests {
 		e.now = tt.at
-		if _, err := e.m.Parse(tok); !errors.Is(err, tt.want) {
+		if _, err := e.parse(tok); verdict(err) != tt.want {
 			t.Errorf("%s: got %v, want %v", tt.name, err, tt.want)
 		}
 	}
@@ -313,19 +360,19 @@ func TestOldKeyVerifiesWhilePublished(t *testing.T) {
 	}
 
 	for _, tok := range []string{oldTok, newTok} {
-		if _, err := e.m.Parse(tok); err != nil {
+		if _, err := e.parse(tok); err != nil {
 			t.Errorf("right after rotation: got %v, want nil", err)
 		}
 	}
 	e.now = rotatedAt.Add(publishFor - time.Second)
-	if _, err := e.m.Parse(oldTok); err != nil {
+	if _, err := e.parse(oldTok); err != nil {
 		t.Errorf("just before publishFor: got %v, want nil", err)
 	}
 	e.now = rotatedAt.Add(publishFor)
-	if _, err := e.m.Parse(oldTok); !errors.Is(err, ErrInvalid) {
-		t.Errorf("once publishFor has passed: got %v, want %v", err, ErrInvalid)
+	if _, err := e.parse(oldTok); verdict(err) != bearer.ErrInvalidToken {
+		t.Errorf("once publishFor has passed: got %v, want %v", err, bearer.ErrInvalidToken)
 	}
-	if _, err := e.m.Parse(newTok); err != nil {
+	if _, err := e.parse(newTok); err != nil {
 		t.Errorf("token of the new key: got %v, want nil", err)
 	}
 }
@@ -347,9 +394,11 @@ func BenchmarkParse(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	v := e.verifier(b)
+	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := e.m.Parse(tok); err != nil {
+		if _, err := v.Verify(ctx, tok); err != nil {
 			b.Fatal(err)
 		}
 	}

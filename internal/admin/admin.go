@@ -12,22 +12,32 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ariesexchange/aries/internal/introspect"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/sdk/bearer"
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
-// Tokens decides whether an access token is live. *introspect.Handler is
-// the implementation.
+// Tokens decides whether an access token is live, answering as
+// introspection does (RFC 7662 section 2.2). The introspection handler is
+// the implementation; the server wires it in, so this package needs only
+// the answer's type.
 type Tokens interface {
-	Check(ctx context.Context, token string) (introspect.Response, error)
+	Check(ctx context.Context, token string) (protocol.IntrospectionResponse, error)
+}
+
+// Store is what the admin API reads and writes: clients, and the users
+// who own them.
+type Store interface {
+	store.ClientStore
+	store.UserFinder
 }
 
 // Handler serves the admin API. Set its fields, then call Register once.
 type Handler struct {
-	Store  store.Store
+	Store  Store
 	Hasher *secret.Hasher // hashes new client secrets
 	Tokens Tokens
 	Now    func() time.Time
@@ -36,13 +46,6 @@ type Handler struct {
 
 // maxBody bounds a request body; a client's JSON is well under 8 KiB.
 const maxBody = 64 << 10
-
-// Error codes of RFC 6750 section 3.1 and of this API.
-const (
-	errInvalidToken      = "invalid_token"
-	errInsufficientScope = "insufficient_scope"
-	errNotFound          = "not_found"
-)
 
 // adminFunc is a route that runs for an authenticated administrator.
 type adminFunc func(w http.ResponseWriter, r *http.Request, admin store.User)
@@ -70,10 +73,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 // carries the admin scope and belongs to a current administrator.
 func (h *Handler) authorized(next adminFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, problem := bearerToken(r)
+		tok, err := bearer.TokenFromRequest(r)
 		switch {
-		case problem != "":
-			challenge(w, http.StatusBadRequest, oauth.InvalidRequest, problem)
+		case err != nil:
+			challenge(w, http.StatusBadRequest, oauth.InvalidRequest, err.Error())
 			return
 		case tok == "":
 			challenge(w, http.StatusUnauthorized, "", "send an access token with the admin scope: Authorization: Bearer TOKEN")
@@ -86,11 +89,11 @@ func (h *Handler) authorized(next adminFunc) http.Handler {
 			return
 		}
 		if !resp.Active || resp.TokenType != "Bearer" {
-			challenge(w, http.StatusUnauthorized, errInvalidToken, "the access token is invalid, expired or revoked")
+			challenge(w, http.StatusUnauthorized, oauth.InvalidToken, "the access token is invalid, expired or revoked")
 			return
 		}
 		if !scopeHas(resp.Scope, scope.Admin) {
-			challenge(w, http.StatusForbidden, errInsufficientScope, "this API needs a token with the admin scope")
+			challenge(w, http.StatusForbidden, oauth.InsufficientScope, "this API needs a token with the admin scope")
 			return
 		}
 		u, err := h.Store.UserByID(ctx, resp.Subject)
@@ -99,56 +102,23 @@ func (h *Handler) authorized(next adminFunc) http.Handler {
 			return
 		}
 		if err != nil || !u.Admin {
-			challenge(w, http.StatusForbidden, errInsufficientScope, "the token's user is not an administrator")
+			challenge(w, http.StatusForbidden, oauth.InsufficientScope, "the token's user is not an administrator")
 			return
 		}
 		next(w, r, u)
 	})
 }
 
-// bearerToken reads the token of the Authorization header (RFC 6750
-// section 2.1). Other ways of sending it (form body, query) are not
-// accepted: they leak into logs and histories.
-func bearerToken(r *http.Request) (tok, problem string) {
-	if r.URL.Query().Has("access_token") {
-		return "", "access tokens are accepted only in the Authorization header"
-	}
-	values := r.Header.Values("Authorization")
-	if len(values) == 0 {
-		return "", ""
-	}
-	if len(values) > 1 {
-		return "", "send one Authorization header"
-	}
-	scheme, tok, _ := strings.Cut(values[0], " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", "" // another scheme: no bearer credentials at all
-	}
-	tok = strings.TrimSpace(tok)
-	if tok == "" {
-		return "", "the Authorization header has no token"
-	}
-	return tok, ""
-}
-
-// challenge writes an RFC 6750 section 3 error: the WWW-Authenticate
-// challenge and the same error as JSON. Without a code the challenge is the
-// bare realm, as section 3.1 asks when the request carried no token; the
-// body then says invalid_token, as package bearer does. Descriptions are
-// fixed ASCII strings of this package, safe inside the quoted header value.
+// challenge writes an RFC 6750 section 3 error with package bearer's
+// writer, the one every refusal of a bearer token goes through, in the
+// realm "aries"; an insufficient_scope challenge names the scope this API
+// needs.
 func challenge(w http.ResponseWriter, status int, code, description string) {
-	v := `Bearer realm="aries"`
-	if code != "" {
-		v += fmt.Sprintf(`, error="%s", error_description="%s"`, code, description)
+	need := ""
+	if code == oauth.InsufficientScope {
+		need = scope.Admin
 	}
-	if code == errInsufficientScope {
-		v += `, scope="admin"`
-	}
-	w.Header().Set("WWW-Authenticate", v)
-	if code == "" {
-		code = errInvalidToken
-	}
-	oauth.Write(w, &oauth.Error{Code: code, Description: description, Status: status})
+	bearer.WriteChallenge(w, bearer.DefaultRealm, status, code, description, need)
 }
 
 func scopeHas(scopes, want string) bool {
@@ -183,7 +153,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) *oauth.Error {
 }
 
 func (h *Handler) notFound(w http.ResponseWriter) {
-	oauth.Write(w, &oauth.Error{Code: errNotFound, Description: "no such client", Status: http.StatusNotFound})
+	oauth.Write(w, &oauth.Error{Code: oauth.NotFound, Description: "no such client", Status: http.StatusNotFound})
 }
 
 // serverError logs err (the store is unreachable) and answers 503, with

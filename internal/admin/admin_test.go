@@ -21,6 +21,8 @@ import (
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/sdk/bearer"
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
 const issuer = "http://aries.test"
@@ -72,7 +74,14 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	tokens := &introspect.Handler{Store: st, Hasher: e.hasher, Tokens: e.minter, Now: time.Now}
+	verifier, err := bearer.NewVerifier(bearer.Config{
+		KeySet: func(context.Context) ([]byte, error) { return json.Marshal(ring.JWKS()) },
+		Issuer: issuer, Audience: issuer,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := &introspect.Handler{Store: st, Hasher: e.hasher, Tokens: verifier, Issuer: issuer, Now: time.Now}
 	(&Handler{Store: st, Hasher: e.hasher, Tokens: tokens}).Register(mux)
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
@@ -90,7 +99,7 @@ func (e *env) token(u store.User, scope string) (tok, grantID string) {
 	if err := e.st.CreateAuthCode(context.Background(), ac, g); err != nil {
 		e.t.Fatal(err)
 	}
-	tok, _, err := e.minter.Mint(accesstoken.Claims{Subject: u.ID, ClientID: e.app.ID, Scope: scope, GrantID: g.ID})
+	tok, _, err := e.minter.Mint(protocol.Claims{Subject: u.ID, ClientID: e.app.ID, Scopes: strings.Fields(scope), GrantID: g.ID})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -159,7 +168,7 @@ func TestAuthorization(t *testing.T) {
 	}
 	expiredMinter := *e.minter
 	expiredMinter.Now = func() time.Time { return time.Now().Add(-time.Hour) }
-	expired, _, _ := expiredMinter.Mint(accesstoken.Claims{Subject: e.admin.ID, ClientID: e.app.ID, Scope: "admin"})
+	expired, _, _ := expiredMinter.Mint(protocol.Claims{Subject: e.admin.ID, ClientID: e.app.ID, Scopes: []string{"admin"}})
 
 	tests := []struct {
 		name      string

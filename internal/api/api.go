@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/sandbox"
@@ -20,14 +21,19 @@ import (
 
 // Config is what the protected API needs from the server that mounts it.
 type Config struct {
-	Issuer   string // the "iss" tokens must carry
-	Audience string // the "aud" tokens must carry
-	// KeySet returns the JWKS of the authorization server. The API runs
-	// in the same process, so it reads the keys directly rather than over
-	// HTTP from itself.
-	KeySet func(ctx context.Context) ([]byte, error)
-	Store  store.Store
-	Limits *ratelimit.Policy
+	// Tokens configures the check of access tokens: the server's one
+	// validator (package bearer), configured once by the server for the
+	// API and introspection alike. It carries the issuer, the audience and
+	// the key set, read in-process rather than over HTTP from itself. New
+	// adds the revocation list as its Revoked hook, and Now and Logger
+	// when it has none.
+	Tokens bearer.Config
+	// Revocations is polled for revoked tokens; Users and Ledger serve
+	// the sandbox.
+	Revocations store.RevocationStore
+	Users       store.UserFinder
+	Ledger      ledger.Store
+	Limits      *ratelimit.Policy
 	// Upstreams maps route prefixes to the base URLs of the services that
 	// serve them (ParseUpstreams).
 	Upstreams map[string]string
@@ -55,8 +61,8 @@ type API struct {
 // New checks cfg, builds the verifier and loads the revocation list once,
 // so the API refuses revoked tokens from its first request.
 func New(ctx context.Context, cfg Config) (*API, error) {
-	if cfg.Limits == nil || cfg.Store == nil || cfg.KeySet == nil {
-		return nil, errors.New("api: Config needs Limits, Store and KeySet")
+	if cfg.Limits == nil || cfg.Revocations == nil || cfg.Users == nil || cfg.Ledger == nil {
+		return nil, errors.New("api: Config needs Limits, Revocations, Users and Ledger")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -69,29 +75,29 @@ func New(ctx context.Context, cfg Config) (*API, error) {
 		return nil, err
 	}
 	rev := &Revocations{
-		Store: cfg.Store, Interval: cfg.RevocationInterval,
+		Store: cfg.Revocations, Interval: cfg.RevocationInterval,
 		TokenLifetime: cfg.AccessTokenTTL + bearer.DefaultLeeway, Now: cfg.Now, Logger: cfg.Logger,
 	}
 	if err := rev.Poll(ctx); err != nil {
 		return nil, err
 	}
-	v, err := bearer.NewVerifier(bearer.Config{
-		KeySet: cfg.KeySet, Issuer: cfg.Issuer, Audience: cfg.Audience,
-		// Reading the keys in-process costs microseconds, so a token signed
-		// by a just-rotated key need not wait long for a refetch.
-		MinRefreshInterval: time.Second,
-		Revoked:            rev.Revoked,
-		Now:                cfg.Now,
-		Logger:             cfg.Logger,
-	})
+	tokens := cfg.Tokens
+	tokens.Revoked = rev.Revoked
+	if tokens.Now == nil {
+		tokens.Now = cfg.Now
+	}
+	if tokens.Logger == nil {
+		tokens.Logger = cfg.Logger
+	}
+	v, err := bearer.NewVerifier(tokens)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("api: %w", err)
 	}
 	return &API{
 		cfg:         cfg,
 		verifier:    v,
 		revocations: rev,
-		sandbox:     &sandbox.API{Store: cfg.Store, StartingCash: cfg.StartingCash, Now: cfg.Now, Logger: cfg.Logger},
+		sandbox:     &sandbox.API{Users: cfg.Users, Ledger: cfg.Ledger, StartingCash: cfg.StartingCash, Now: cfg.Now, Logger: cfg.Logger},
 		targets:     targets,
 	}, nil
 }

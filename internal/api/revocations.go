@@ -35,7 +35,7 @@ const minStaleAfter = 30 * time.Second
 // If the store cannot be polled for StaleAfter, Revoked fails (the API
 // answers 503) rather than accept tokens that may have been revoked since.
 type Revocations struct {
-	Store store.Store
+	Store store.RevocationStore
 	// Interval is the polling period; zero means DefaultRevocationInterval.
 	Interval time.Duration
 	// TokenLifetime is the longest an access token lives, leeway

@@ -26,7 +26,7 @@ type Authorization struct {
 // browser flow and the first-party sign-in both issue codes through it, so
 // the token endpoint cannot tell how a code was earned.
 type CodeIssuer struct {
-	Store    store.Store
+	Store    store.GrantStore
 	Hasher   *secret.Hasher
 	CodeTTL  time.Duration // lifetime of a code; DefaultCodeTTL if zero
 	GrantTTL time.Duration // absolute lifetime of the grant's refresh tokens; DefaultGrantTTL if zero

@@ -29,10 +29,21 @@ const (
 
 const sessionCookie = "aries_session"
 
+// Store is what the authorization endpoint and the sign-in pages read and
+// write.
+type Store interface {
+	store.UserFinder
+	store.ClientFinder
+	store.SessionStore
+	store.ConsentStore
+	store.GrantStore
+	store.LockoutStore
+}
+
 // Handler serves the authorization endpoint, sign-in and consent. Set its
 // fields, then call Register once; do not change them afterwards.
 type Handler struct {
-	Store     store.Store
+	Store     Store
 	Hasher    *secret.Hasher   // hashes codes and session ids for the store
 	Passwords *password.Hasher // checks user passwords
 	// Issuer is this server's issuer identifier, sent as iss with every

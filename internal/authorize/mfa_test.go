@@ -18,6 +18,7 @@ import (
 	"github.com/ariesexchange/aries/internal/mfa"
 	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/store/sqlite"
 )
 
 // stepUpScopes is the step-up rule of the tests: trading needs a second
@@ -39,7 +40,7 @@ func newMFAEnv(t *testing.T, enrolled bool, opts ...func(*Handler)) *mfaEnv {
 	t.Helper()
 	m := &mfaEnv{}
 	withMFA := func(h *Handler) {
-		svc, err := mfa.New(h.Store, h.Hasher, bytes.Repeat([]byte{9}, mfa.KeySize), h.Now)
+		svc, err := mfa.New(h.Store.(*sqlite.Store), h.Hasher, bytes.Repeat([]byte{9}, mfa.KeySize), h.Now)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -265,25 +265,20 @@ func (h *Handler) stepUp(w http.ResponseWriter, r *http.Request, req *request, s
 // allow charges a credential POST to the authentication category under
 // key: what the request proves (the user a challenge belongs to) or where
 // it comes from ("src:" and the address), never what it merely names
-// (DESIGN.md section 8). When refused it returns false and a message for
-// the page; the 429 status and its X-RateLimit and Retry-After headers are
-// set, the JSON body is not written.
+// (DESIGN.md section 8). It sets the X-RateLimit headers; when refused it
+// also sets Retry-After and returns false and a message for the page, which
+// the caller renders with status 429.
 func (h *Handler) allow(w http.ResponseWriter, r *http.Request, key string) (bool, string) {
 	if h.RateLimit == nil {
 		return true, ""
 	}
-	if h.RateLimit.Allow(headersOnly{w}, r, ratelimit.Authentication, key) {
+	d := h.RateLimit.Check(r, ratelimit.Authentication, key)
+	d.SetHeaders(w.Header())
+	if !d.Limited() {
 		return true, ""
 	}
 	return false, "Too many attempts. Try again in " + w.Header().Get("Retry-After") + " seconds."
 }
-
-// headersOnly lets ratelimit.Policy set its headers on an HTML response
-// while the page, not the policy's JSON, becomes the body.
-type headersOnly struct{ http.ResponseWriter }
-
-func (headersOnly) WriteHeader(int)             {}
-func (headersOnly) Write(b []byte) (int, error) { return len(b), nil }
 
 func plural(n int, one, many string) string {
 	if n == 1 {

@@ -31,7 +31,7 @@ type PasswordResult struct {
 // as a wrong password and is locked the same way, so neither timing nor the
 // lock tells them apart; a user whose stored hash is unusable cannot sign
 // in with a password at all. password.ErrBusy means the KDF queue is full.
-func CheckPassword(ctx context.Context, lock *lockout.Passwords, st store.Store, pw *password.Hasher, logger *slog.Logger, email, plain, source string) (PasswordResult, error) {
+func CheckPassword(ctx context.Context, lock *lockout.Passwords, st store.UserFinder, pw *password.Hasher, logger *slog.Logger, email, plain, source string) (PasswordResult, error) {
 	var u store.User
 	subject := lockout.EmailSubject(email)
 	if len(email) <= MaxEmailLen && oauth.ValidIdentifier(email) {

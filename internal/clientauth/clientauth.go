@@ -22,7 +22,7 @@ import (
 
 // Authenticator checks client credentials against the store.
 type Authenticator struct {
-	Store  store.Store
+	Store  store.ClientFinder
 	Hasher *secret.Hasher
 	// OnStoreError, if set, is told of a store failure (the database is
 	// unreachable): for the log and the store-errors metric. The caller

@@ -3,6 +3,7 @@ package clientcenter
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/sdk/bearer"
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
 // consent records that u approved two scopes for the client.
@@ -68,11 +71,18 @@ func TestConnectedAppsListAndRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	minter := &accesstoken.Minter{Keys: ring, Issuer: "http://aries.test", Audience: "http://aries.test"}
-	introspection := &introspect.Handler{Store: e.st, Hasher: e.hasher, Tokens: minter, Now: time.Now}
+	verifier, err := bearer.NewVerifier(bearer.Config{
+		KeySet: func(context.Context) ([]byte, error) { return json.Marshal(ring.JWKS()) },
+		Issuer: "http://aries.test", Audience: "http://aries.test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	introspection := &introspect.Handler{Store: e.st, Hasher: e.hasher, Tokens: verifier, Issuer: "http://aries.test", Now: time.Now}
 
 	e.consent(e.dev, app.ID)
 	refresh, grantID := issueGrant(t, e, e.dev, app.ID)
-	access, _, err := minter.Mint(accesstoken.Claims{Subject: e.dev.ID, ClientID: app.ID, Scope: "user:information", GrantID: grantID})
+	access, _, err := minter.Mint(protocol.Claims{Subject: e.dev.ID, ClientID: app.ID, Scopes: []string{"user:information"}, GrantID: grantID})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,10 +20,18 @@ type Sessions interface {
 	CurrentUser(r *http.Request) (store.User, bool, error)
 }
 
+// Store is what the Client Center reads and writes: a developer's clients,
+// a user's consents, and the users behind them.
+type Store interface {
+	store.ClientStore
+	store.ConsentStore
+	store.UserFinder
+}
+
 // Handler serves the Client Center and /account/apps. Set its fields, then
 // call Register once.
 type Handler struct {
-	Store    store.Store
+	Store    Store
 	Hasher   *secret.Hasher // hashes new client secrets
 	Sessions Sessions
 	// Issuer is the server's public base URL; an https issuer makes the

@@ -27,7 +27,7 @@ import (
 // Handler serves the first-party sign-in. Set its fields before serving and
 // do not change them afterwards.
 type Handler struct {
-	Store     store.Store
+	Store     store.UserFinder
 	Clients   *clientauth.Authenticator
 	Passwords *password.Hasher
 	// Locks is the password lock, shared with the hosted sign-in (one lock
@@ -280,13 +280,20 @@ func (h *Handler) enrollFirst(need []string) *oauth.Error {
 	}
 }
 
-// allow charges the request to the authentication category under key. It
-// writes the 429 itself.
+// allow charges the request to the authentication category under key and
+// sets the X-RateLimit headers. Over the limit it answers the JSON 429
+// (RFC 6585 section 4) and returns false: the caller must stop.
 func (h *Handler) allow(w http.ResponseWriter, r *http.Request, key string) bool {
 	if h.RateLimit == nil {
 		return true
 	}
-	return h.RateLimit.Allow(w, r, ratelimit.Authentication, key)
+	d := h.RateLimit.Check(r, ratelimit.Authentication, key)
+	if d.Limited() {
+		ratelimit.WriteLimited(w, d.Result)
+		return false
+	}
+	d.SetHeaders(w.Header())
+	return true
 }
 
 // writeError renders protocol errors as they are and hides every other

@@ -5,8 +5,10 @@
 // Access tokens are JWTs, so revoking one records its jti until it expires;
 // revoking a refresh token revokes its whole grant, and with it every access
 // token that carries the grant's id (RFC 7009 section 2.1). Introspection is
-// the authoritative answer: it checks the signature, expiry, revoked jtis,
-// the grant and the client.
+// the authoritative answer: the signature and claims are checked by package
+// bearer (sdk/bearer), the validator the API uses too, so both accept the
+// same tokens; then the store is asked about the jti, the grant and the
+// client.
 //
 // Introspection answers only confidential clients (RFC 7662 section 2.1:
 // the metadata lists no "none" method for it, so a public client is 401
@@ -25,41 +27,41 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ariesexchange/aries/internal/accesstoken"
 	"github.com/ariesexchange/aries/internal/clientauth"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/sdk/bearer"
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
+
+// Store is what revocation and introspection read and write.
+type Store interface {
+	store.ClientFinder
+	store.GrantStore
+	store.RevocationStore
+}
 
 // Handler serves both endpoints.
 type Handler struct {
-	Store   store.Store
+	Store   Store
 	Hasher  *secret.Hasher
 	Clients *clientauth.Authenticator
-	Tokens  *accesstoken.Minter
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Tokens checks access tokens: the server's one validator (package
+	// bearer, as on the API), configured without a revocation hook because
+	// lookup asks the store itself, the authoritative answer.
+	Tokens *bearer.Verifier
+	// Issuer is this server's issuer identifier, the "iss" of the answer
+	// about a refresh token.
+	Issuer string
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
-// Response is the introspection response of RFC 7662 section 2.2.
-type Response struct {
-	Active    bool     `json:"active"`
-	Scope     string   `json:"scope,omitempty"`
-	ClientID  string   `json:"client_id,omitempty"`
-	Subject   string   `json:"sub,omitempty"`
-	TokenType string   `json:"token_type,omitempty"`
-	ExpiresAt int64    `json:"exp,omitempty"`
-	IssuedAt  int64    `json:"iat,omitempty"`
-	Issuer    string   `json:"iss,omitempty"`
-	Audience  string   `json:"aud,omitempty"`
-	JTI       string   `json:"jti,omitempty"`
-	AuthTime  int64    `json:"auth_time,omitempty"`
-	AMR       []string `json:"amr,omitempty"`
-}
-
-var inactive = Response{Active: false}
+// inactive is the answer about a token that is not live (RFC 7662 section
+// 2.2), and about one the caller may not learn about (section 4).
+var inactive = protocol.IntrospectionResponse{Active: false}
 
 // request parses the body and authenticates the caller, as both endpoints
 // require (RFC 7009 section 2.1, RFC 7662 section 2.1). With
@@ -107,7 +109,7 @@ func (h *Handler) Introspect(w http.ResponseWriter, r *http.Request) {
 
 // lookup decides whether tok is live. The token_type_hint is not needed:
 // refresh tokens carry their prefix and access tokens are JWTs.
-func (h *Handler) lookup(ctx context.Context, tok string) (Response, error) {
+func (h *Handler) lookup(ctx context.Context, tok string) (protocol.IntrospectionResponse, error) {
 	now := h.Now()
 	if strings.HasPrefix(tok, secret.RefreshPrefix) {
 		rt, g, err := h.Store.RefreshTokenGrant(ctx, h.Hasher.Hash(tok), now)
@@ -120,17 +122,17 @@ func (h *Handler) lookup(ctx context.Context, tok string) (Response, error) {
 		if ok, err := h.clientLive(ctx, g.ClientID); !ok || err != nil {
 			return inactive, err
 		}
-		return Response{
+		return protocol.IntrospectionResponse{
 			Active: true, Scope: scope.Join(g.Scopes), ClientID: g.ClientID, Subject: g.UserID,
 			TokenType: "refresh_token", ExpiresAt: rt.ExpiresAt.Unix(), IssuedAt: rt.CreatedAt.Unix(),
-			Issuer: h.Tokens.Issuer, AuthTime: g.AuthTime.Unix(), AMR: g.AMR,
+			Issuer: h.Issuer, AuthTime: g.AuthTime.Unix(), AMR: g.AMR,
 		}, nil
 	}
-	c, err := h.Tokens.Parse(tok)
-	if err != nil {
-		return inactive, nil
+	c, err := h.verify(ctx, tok)
+	if c == nil || err != nil {
+		return inactive, err
 	}
-	if revoked, err := h.Store.AccessTokenRevoked(ctx, c.ID); revoked || err != nil {
+	if revoked, err := h.Store.AccessTokenRevoked(ctx, c.JTI); revoked || err != nil {
 		return inactive, err
 	}
 	if c.GrantID != "" {
@@ -148,11 +150,31 @@ func (h *Handler) lookup(ctx context.Context, tok string) (Response, error) {
 	if ok, err := h.clientLive(ctx, c.ClientID); !ok || err != nil {
 		return inactive, err
 	}
-	return Response{
-		Active: true, Scope: c.Scope, ClientID: c.ClientID, Subject: c.Subject, TokenType: "Bearer",
-		ExpiresAt: c.ExpiresAt, IssuedAt: c.IssuedAt, Issuer: c.Issuer, Audience: c.Audience,
-		JTI: c.ID, AuthTime: c.AuthTime, AMR: c.AMR,
+	return protocol.IntrospectionResponse{
+		Active: true, Scope: scope.Join(c.Scopes), ClientID: c.ClientID, Subject: c.Subject, TokenType: "Bearer",
+		ExpiresAt: c.Expiry.Unix(), IssuedAt: c.IssuedAt.Unix(), Issuer: c.Issuer, Audience: c.Audience,
+		JTI: c.JTI, AuthTime: unixOrZero(c.AuthTime), AMR: c.AMR,
 	}, nil
+}
+
+// verify checks an access token's signature and claims (RFC 9068 section
+// 4). A token that fails is nil with no error; an error means the keys
+// could not be read, so the token may be fine and the answer is 503.
+func (h *Handler) verify(ctx context.Context, tok string) (*protocol.Claims, error) {
+	c, err := h.Tokens.Verify(ctx, tok)
+	if errors.Is(err, bearer.ErrInvalidToken) {
+		return nil, nil
+	}
+	return c, err
+}
+
+// unixOrZero is t in seconds since the epoch, or 0 (left out of the
+// answer) when t is zero: a client_credentials token has no auth_time.
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
 // clientLive reports whether the client still exists and is enabled: a
@@ -201,11 +223,11 @@ func (h *Handler) revokeToken(ctx context.Context, tok string, caller store.Clie
 		}
 		return h.Store.RevokeGrant(ctx, rt.GrantID, now)
 	}
-	c, err := h.Tokens.Parse(tok)
-	if err != nil || c.ClientID != caller.ID {
-		return nil
+	c, err := h.verify(ctx, tok)
+	if c == nil || err != nil || c.ClientID != caller.ID {
+		return err
 	}
-	return h.Store.RevokeAccessToken(ctx, c.ID, time.Unix(c.ExpiresAt, 0))
+	return h.Store.RevokeAccessToken(ctx, c.JTI, c.Expiry)
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -21,6 +21,8 @@ import (
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/sdk/bearer"
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
 // env is both endpoints over a real SQLite store, with four clients: app
@@ -84,8 +86,15 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
+	verifier, err := bearer.NewVerifier(bearer.Config{
+		KeySet: func(context.Context) ([]byte, error) { return json.Marshal(ring.JWKS()) },
+		Issuer: "http://aries.test", Audience: "http://aries.test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := &Handler{Store: st, Hasher: e.hasher, Clients: &clientauth.Authenticator{Store: st, Hasher: e.hasher},
-		Tokens: e.minter, Now: time.Now}
+		Tokens: verifier, Issuer: "http://aries.test", Now: time.Now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/oauth2/introspect", h.Introspect)
 	mux.HandleFunc("POST /v1/oauth2/revoke", h.Revoke)
@@ -112,7 +121,7 @@ func (e *env) tokens(clientID string) (access, refresh string) {
 	if _, err := e.st.RedeemAuthCode(ctx, code.Hash, rt, now); err != nil {
 		e.t.Fatal(err)
 	}
-	access, _, err := e.minter.Mint(accesstoken.Claims{Subject: userID, ClientID: clientID, Scope: "user:information", GrantID: g.ID})
+	access, _, err := e.minter.Mint(protocol.Claims{Subject: userID, ClientID: clientID, Scopes: []string{"user:information"}, GrantID: g.ID})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ const TokenType = "at+jwt"
 // Rotate generates a signing key, stores it encrypted under kek, and retires
 // every other key at now. Servers start signing with it when they next
 // Reload; the keys it retires stay published for the Keyring's publishFor.
-func Rotate(ctx context.Context, st store.Store, kek []byte, now time.Time) (store.SigningKey, error) {
+func Rotate(ctx context.Context, st store.SigningKeyStore, kek []byte, now time.Time) (store.SigningKey, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("keys: generate: %w", err)
@@ -78,7 +78,7 @@ func publicJWK(kid string, pub *ecdsa.PublicKey) jose.JSONWebKey {
 // safe for concurrent use: Sign and PublicKey read an immutable snapshot
 // through an atomic pointer, and Reload swaps in a new one.
 type Keyring struct {
-	st         store.Store
+	st         store.SigningKeyStore
 	kek        []byte
 	publishFor time.Duration
 	now        func() time.Time
@@ -109,7 +109,7 @@ type publicKey struct {
 // none. kek is the 32-byte key-encryption key. publishFor is how long a
 // retired key stays published: the longest access-token lifetime plus clock
 // leeway. now is the clock (time.Now when nil).
-func Open(ctx context.Context, st store.Store, kek []byte, publishFor time.Duration, now func() time.Time) (*Keyring, error) {
+func Open(ctx context.Context, st store.SigningKeyStore, kek []byte, publishFor time.Duration, now func() time.Time) (*Keyring, error) {
 	if len(kek) != KEKSize {
 		return nil, fmt.Errorf("keys: key-encryption key is %d bytes, want %d", len(kek), KEKSize)
 	}

@@ -25,9 +25,16 @@ var (
 	ErrLocked = lockout.ErrLocked
 )
 
+// Store is what second factors keep: enrollments, recovery codes and
+// challenges, and the failures behind the second-factor lock.
+type Store interface {
+	store.MFAStore
+	store.LockoutStore
+}
+
 // Service checks and manages second factors. Build it with New.
 type Service struct {
-	store  store.Store
+	store  Store
 	hasher *secret.Hasher
 	aead   cipher.AEAD
 	now    func() time.Time
@@ -37,7 +44,7 @@ type Service struct {
 // New returns a Service over st. hasher hashes recovery codes and challenge
 // tokens; key (KeySize bytes, derived from the root secret) encrypts TOTP
 // secrets at rest; now is the clock (time.Now if nil).
-func New(st store.Store, hasher *secret.Hasher, key []byte, now func() time.Time) (*Service, error) {
+func New(st Store, hasher *secret.Hasher, key []byte, now func() time.Time) (*Service, error) {
 	aead, err := newAEAD(key)
 	if err != nil {
 		return nil, err

@@ -6,27 +6,35 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
-// Error codes of RFC 6749, RFC 6750, RFC 7009 and the Aries additions.
+// Error codes of RFC 6749, RFC 6750, RFC 7009, OpenID Connect Core 1.0
+// section 3.1.2.6 and the Aries additions. They are the constants of
+// sdk/protocol, the one list the server and the SDK share, under the names
+// the server's handlers use.
 const (
-	InvalidRequest            = "invalid_request"
-	InvalidClient             = "invalid_client"
-	InvalidGrant              = "invalid_grant"
-	UnauthorizedClient        = "unauthorized_client"
-	UnsupportedGrantType      = "unsupported_grant_type"
-	UnsupportedResponseType   = "unsupported_response_type"
-	UnsupportedTokenType      = "unsupported_token_type"
-	InvalidScope              = "invalid_scope"
-	AccessDenied              = "access_denied"
-	ServerError               = "server_error"
-	TemporarilyUnavailable    = "temporarily_unavailable"
-	LoginRequired             = "login_required"
-	ConsentRequired           = "consent_required"
-	RedirectURIMismatch       = "redirect_uri_mismatch"
-	InsufficientAuthorization = "insufficient_authorization"
-	InvalidMFACode            = "invalid_mfa_code"
-	RateLimited               = "rate_limited"
+	InvalidRequest            = protocol.ErrInvalidRequest
+	InvalidClient             = protocol.ErrInvalidClient
+	InvalidGrant              = protocol.ErrInvalidGrant
+	UnauthorizedClient        = protocol.ErrUnauthorizedClient
+	UnsupportedGrantType      = protocol.ErrUnsupportedGrantType
+	UnsupportedResponseType   = protocol.ErrUnsupportedResponseType
+	UnsupportedTokenType      = protocol.ErrUnsupportedTokenType
+	InvalidScope              = protocol.ErrInvalidScope
+	AccessDenied              = protocol.ErrAccessDenied
+	ServerError               = protocol.ErrServerError
+	TemporarilyUnavailable    = protocol.ErrTemporarilyUnavailable
+	InvalidToken              = protocol.ErrInvalidToken
+	InsufficientScope         = protocol.ErrInsufficientScope
+	LoginRequired             = protocol.ErrLoginRequired
+	ConsentRequired           = protocol.ErrConsentRequired
+	RedirectURIMismatch       = protocol.ErrRedirectURIMismatch
+	InsufficientAuthorization = protocol.ErrInsufficientAuthorization
+	InvalidMFACode            = protocol.ErrInvalidMFACode
+	RateLimited               = protocol.ErrRateLimited
+	NotFound                  = protocol.ErrNotFound
 )
 
 // Error is a protocol error as the caller sees it. Handlers return it; Write

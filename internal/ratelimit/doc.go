@@ -3,7 +3,9 @@
 // in-process (Memory) and Redis (Redis, shared by every instance) GCRA
 // implementations, the Fallback that serves in-process limits while Redis
 // is unreachable, and the HTTP side (the X-RateLimit-* headers, the 429
-// answer and the per-route middleware).
+// answer and the per-route middleware). Policy.Check returns a verdict, a
+// Decision, and writes nothing: each caller answers in its own format (the
+// JSON 429 of WriteLimited, or an HTML page with the same headers).
 //
 // Every Limiter implements the same algorithm, GCRA (the generic cell rate
 // algorithm, as ITU-T I.371 defines it for ATM and as rate limiters use it),

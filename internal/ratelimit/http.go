@@ -26,21 +26,61 @@ func WriteHeaders(h http.Header, r Result) {
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
 }
 
-// WriteLimited answers 429 Too Many Requests (RFC 6585 section 4) with the
-// X-RateLimit headers, Retry-After in whole seconds (RFC 9110 section
-// 10.2.3; rounded up and at least 1, since 0 invites an immediate retry) and
-// the JSON body {"error":"rate_limited","error_description":...}.
+// WriteLimited answers 429 Too Many Requests (RFC 6585 section 4) for a
+// refused request: the headers of Decision.SetHeaders and the JSON body
+// {"error":"rate_limited","error_description":...} of Decision.Err.
 func WriteLimited(w http.ResponseWriter, r Result) {
-	h := w.Header()
-	WriteHeaders(h, r)
-	retry := int64((r.RetryAfter + time.Second - 1) / time.Second)
-	retry = max(retry, 1)
-	h.Set("Retry-After", strconv.FormatInt(retry, 10))
-	oauth.Write(w, &oauth.Error{
+	d := Decision{Counted: true, Result: r}
+	d.SetHeaders(w.Header())
+	oauth.Write(w, d.Err())
+}
+
+// Decision is Policy.Check's verdict on one request: whether to serve it,
+// and what to tell the client about its budget. Check writes nothing; the
+// caller answers, with WriteLimited, with Err through its own error writer,
+// or, on an HTML page, with SetHeaders and a page of its own.
+type Decision struct {
+	// Counted is false when the request was not charged: the policy is
+	// disabled, the category has no limit or the limiter failed. It is
+	// then served, and carries no rate-limit headers.
+	Counted bool
+	// Result is the limiter's answer when Counted.
+	Result Result
+}
+
+// Limited reports whether the request must be refused with 429.
+func (d Decision) Limited() bool { return d.Counted && !d.Result.Allowed }
+
+// SetHeaders sets on h the X-RateLimit headers of a counted request and,
+// when it is limited, Retry-After in whole seconds (RFC 9110 section
+// 10.2.3; rounded up and at least 1, since 0 invites an immediate retry).
+func (d Decision) SetHeaders(h http.Header) {
+	if !d.Counted {
+		return
+	}
+	WriteHeaders(h, d.Result)
+	if d.Limited() {
+		h.Set("Retry-After", strconv.FormatInt(d.retryAfter(), 10))
+	}
+}
+
+// Err is the 429 rate_limited error of a limited request, for oauth.Write;
+// nil when the request may be served.
+func (d Decision) Err() *oauth.Error {
+	if !d.Limited() {
+		return nil
+	}
+	return &oauth.Error{
 		Code:        oauth.RateLimited,
-		Description: fmt.Sprintf("rate limit of %d requests exceeded; retry after %d seconds", r.Limit, retry),
+		Description: fmt.Sprintf("rate limit of %d requests exceeded; retry after %d seconds", d.Result.Limit, d.retryAfter()),
 		Status:      http.StatusTooManyRequests,
-	})
+	}
+}
+
+// retryAfter is Result.RetryAfter in whole seconds, rounded up, at least 1.
+func (d Decision) retryAfter() int64 {
+	retry := int64((d.Result.RetryAfter + time.Second - 1) / time.Second)
+	return max(retry, 1)
 }
 
 // Policy applies Limits to HTTP requests through a Limiter. Set its fields
@@ -60,27 +100,26 @@ type Policy struct {
 	OnLimited func(Category)
 }
 
-// Allow charges one request of category to key and reports whether the
-// handler should go on. When it returns true it has set the X-RateLimit
-// headers on w (unless the policy is disabled); when it returns false it
-// has written the 429 and the handler must return.
+// Check charges one request of category to key and returns the verdict;
+// it writes nothing. The caller sets the verdict's headers and, when it is
+// Limited, answers 429 instead of serving the request.
 //
 // Handlers that learn their key only after parsing the request (the token
-// endpoint keys on the client and the user the code names) call Allow
+// endpoint keys on the client and the user the code names) call Check
 // directly; other routes use Middleware. The limiter's key is
 // "<category>:<key>", so categories never share counters.
 //
 // A limiter failure (Redis unreachable) or a category missing from Limits
 // is logged and the request served: an outage of the limiter must not
 // become an outage of the API.
-func (p *Policy) Allow(w http.ResponseWriter, r *http.Request, category Category, key string) bool {
+func (p *Policy) Check(r *http.Request, category Category, key string) Decision {
 	if p.Disabled {
-		return true
+		return Decision{}
 	}
 	rate, ok := p.Limits[category]
 	if !ok {
 		p.logger().ErrorContext(r.Context(), "rate limit category has no limit; serving unlimited", "category", category)
-		return true
+		return Decision{}
 	}
 	now := time.Now
 	if p.Now != nil {
@@ -89,17 +128,12 @@ func (p *Policy) Allow(w http.ResponseWriter, r *http.Request, category Category
 	res, err := p.Limiter.Allow(r.Context(), limiterKey(category, key), rate, now())
 	if err != nil {
 		p.logger().WarnContext(r.Context(), "rate limiter failed; serving unlimited", "category", category, "err", err)
-		return true
+		return Decision{}
 	}
-	if !res.Allowed {
-		if p.OnLimited != nil {
-			p.OnLimited(category)
-		}
-		WriteLimited(w, res)
-		return false
+	if !res.Allowed && p.OnLimited != nil {
+		p.OnLimited(category)
 	}
-	WriteHeaders(w.Header(), res)
-	return true
+	return Decision{Counted: true, Result: res}
 }
 
 // Middleware limits every request of a route in category, keyed by key(r)
@@ -124,9 +158,13 @@ func (p *Policy) Middleware(category Category, key func(*http.Request) string) f
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if p.Allow(w, r, category, key(r)) {
-				next.ServeHTTP(w, r)
+			d := p.Check(r, category, key(r))
+			if d.Limited() {
+				WriteLimited(w, d.Result)
+				return
 			}
+			d.SetHeaders(w.Header())
+			next.ServeHTTP(w, r)
 		})
 	}
 }

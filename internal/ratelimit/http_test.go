@@ -220,3 +220,50 @@ func headers(w *httptest.ResponseRecorder, want map[string]string) map[string]st
 	}
 	return got
 }
+
+// Check returns the verdict and writes nothing: the caller answers, in JSON
+// (WriteLimited, or Err through its own error writer) or on an HTML page
+// with SetHeaders.
+func TestCheckReturnsVerdict(t *testing.T) {
+	clk := &clock{now: t0}
+	limited := 0
+	p := &Policy{Limiter: NewMemory(), Limits: Limits{Authentication: PerMinute(2)}, Now: clk.Now,
+		OnLimited: func(Category) { limited++ }}
+	r := httptest.NewRequest("POST", "/v1/oauth2/token", nil)
+	for i := range 2 {
+		d := p.Check(r, Authentication, "k")
+		if !d.Counted || d.Limited() || d.Err() != nil {
+			t.Fatalf("request %d: got %+v, want counted and allowed", i+1, d)
+		}
+		h := http.Header{}
+		d.SetHeaders(h)
+		if h.Get("X-RateLimit-Remaining") != strconv.Itoa(1-i) || h.Get("Retry-After") != "" {
+			t.Errorf("request %d: got headers %v, want X-RateLimit-Remaining %d and no Retry-After", i+1, h, 1-i)
+		}
+	}
+	d := p.Check(r, Authentication, "k")
+	if !d.Limited() || limited != 1 {
+		t.Fatalf("third request: got %+v (OnLimited called %d times), want limited once", d, limited)
+	}
+	h := http.Header{}
+	d.SetHeaders(h)
+	if h.Get("Retry-After") != "30" || h.Get("X-RateLimit-Remaining") != "0" {
+		t.Errorf("third request: got headers %v, want Retry-After 30 and X-RateLimit-Remaining 0", h)
+	}
+	if err := d.Err(); err == nil || err.Code != "rate_limited" || err.Status != http.StatusTooManyRequests {
+		t.Errorf("third request: got error %+v, want 429 rate_limited", err)
+	}
+
+	// Not counted: no headers, no refusal.
+	for _, p := range []*Policy{
+		{Limiter: NewMemory(), Limits: DefaultLimits(), Disabled: true},
+		{Limiter: failingLimiter{}, Limits: DefaultLimits(), Logger: slog.New(slog.DiscardHandler)},
+	} {
+		d := p.Check(r, Authentication, "k")
+		h := http.Header{}
+		d.SetHeaders(h)
+		if d.Counted || d.Limited() || d.Err() != nil || len(h) != 0 {
+			t.Errorf("got %+v with headers %v, want an uncounted verdict without headers", d, h)
+		}
+	}
+}

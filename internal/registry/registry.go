@@ -179,7 +179,7 @@ func (s Spec) check(by Actor, old *store.Client) ([]string, error) {
 // Create registers a new client on behalf of by. For a confidential client
 // it returns the secret, which exists in clear only in this return value.
 // A spec the registry will not register is a *Refusal.
-func Create(ctx context.Context, st store.Store, h *secret.Hasher, by Actor, s Spec, now time.Time) (store.Client, string, error) {
+func Create(ctx context.Context, st store.ClientStore, h *secret.Hasher, by Actor, s Spec, now time.Time) (store.Client, string, error) {
 	scopes, err := s.check(by, nil)
 	if err != nil {
 		return store.Client{}, "", err
@@ -211,7 +211,7 @@ func Create(ctx context.Context, st store.Store, h *secret.Hasher, by Actor, s S
 
 // RotateSecret gives a confidential client a new secret; the old one stops
 // working at once.
-func RotateSecret(ctx context.Context, st store.Store, h *secret.Hasher, id string, now time.Time) (string, error) {
+func RotateSecret(ctx context.Context, st store.ClientStore, h *secret.Hasher, id string, now time.Time) (string, error) {
 	c, err := st.Client(ctx, id)
 	if err != nil {
 		return "", err

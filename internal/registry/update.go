@@ -13,7 +13,7 @@ import (
 // resource-server flags come from s; the type, the secret, the owner and the
 // disabled flag cannot be changed this way (s.Public and s.OwnerID are
 // ignored). It returns the client as stored, or a *Refusal.
-func Update(ctx context.Context, st store.Store, by Actor, c store.Client, s Spec, now time.Time) (store.Client, error) {
+func Update(ctx context.Context, st store.ClientStore, by Actor, c store.Client, s Spec, now time.Time) (store.Client, error) {
 	scopes, err := s.check(by, &c)
 	if err != nil {
 		return store.Client{}, err

@@ -7,13 +7,13 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/secret"
-	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
-func toAccount(a store.Account) protocol.Account {
+func toAccount(a ledger.Account) protocol.Account {
 	return protocol.Account{ID: a.ID, Type: "paper", Currency: a.Currency, Status: "active", CreatedAt: a.CreatedAt.UTC()}
 }
 
@@ -24,11 +24,11 @@ func (a *API) Accounts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	accounts, err := a.Store.Accounts(r.Context(), userID)
+	accounts, err := a.Ledger.Accounts(r.Context(), userID)
 	if err == nil && len(accounts) == 0 {
-		var acc store.Account
+		var acc ledger.Account
 		acc, err = a.account(r, userID)
-		accounts = []store.Account{acc}
+		accounts = []ledger.Account{acc}
 	}
 	if err != nil {
 		a.storeError(w, r, err)
@@ -52,7 +52,7 @@ func (a *API) Balances(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	positions, err := a.Store.Positions(r.Context(), userID, acc.ID)
+	positions, err := a.Ledger.Positions(r.Context(), userID, acc.ID)
 	if err != nil {
 		a.storeError(w, r, err)
 		return
@@ -77,7 +77,7 @@ func (a *API) Positions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	positions, err := a.Store.Positions(r.Context(), userID, acc.ID)
+	positions, err := a.Ledger.Positions(r.Context(), userID, acc.ID)
 	if err != nil {
 		a.storeError(w, r, err)
 		return
@@ -117,11 +117,11 @@ func (a *API) Withdraw(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hash := fingerprint("withdrawal", accountID, strconv.FormatInt(int64(req.Amount), 10))
-	wd, err := a.Store.Withdraw(r.Context(), store.Withdrawal{
+	wd, err := a.Ledger.Withdraw(r.Context(), ledger.Withdrawal{
 		ID: secret.ID("wd_"), AccountID: accountID, UserID: userID, Amount: int64(req.Amount),
 		IdempotencyKey: key, RequestHash: hash, CreatedAt: a.now(),
 	})
-	if errors.Is(err, store.ErrIdempotentReplay) {
+	if errors.Is(err, ledger.ErrIdempotentReplay) {
 		if wd.RequestHash != hash {
 			writeError(w, http.StatusUnprocessableEntity, protocol.ErrIdempotencyKeyReused, "this Idempotency-Key was used for a different withdrawal")
 			return

@@ -1,6 +1,6 @@
 // Package sandbox owns the Aries sandbox API: the user, account, position,
 // order and withdrawal endpoints of the Aries documentation, backed by a
-// paper-trading ledger in the store (store.LedgerStore).
+// paper-trading ledger in the store (ledger.Store).
 //
 // It is protected like any other Aries API service: package api mounts its
 // handlers behind sdk/bearer and the rate limits, as its route table says,

@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/secret"
-	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
@@ -23,17 +23,17 @@ const (
 // symbolPattern is a ticker: a letter, then letters, digits or dots.
 var symbolPattern = regexp.MustCompile(`^[A-Z][A-Z0-9.]{0,9}$`)
 
-func toOrder(o store.Order) protocol.Order {
+func toOrder(o ledger.Order) protocol.Order {
 	out := protocol.Order{
 		ID: o.ID, AccountID: o.AccountID, Symbol: o.Symbol, Side: protocol.OrderSide(o.Side), Type: protocol.OrderType(o.Type),
 		Quantity: o.Quantity, Status: protocol.OrderStatus(o.Status), CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC(),
 		FilledAt: timeOrNil(o.FilledAt), CancelledAt: timeOrNil(o.CancelledAt),
 	}
-	if o.Type == store.Limit {
+	if o.Type == ledger.Limit {
 		p := protocol.Cents(o.LimitPrice)
 		out.LimitPrice = &p
 	}
-	if o.Status == store.OrderFilled {
+	if o.Status == ledger.OrderFilled {
 		p := protocol.Cents(o.FillPrice)
 		out.FilledPrice = &p
 	}
@@ -66,11 +66,11 @@ func checkOrder(p *protocol.PlaceOrderRequest) string {
 
 // marketable reports whether an order of side with limit (0: market) fills
 // at price now: a buy at or above it, a sell at or below it.
-func marketable(side store.OrderSide, limit, price int64) bool {
+func marketable(side ledger.OrderSide, limit, price int64) bool {
 	switch {
 	case limit == 0:
 		return true
-	case side == store.Buy:
+	case side == ledger.Buy:
 		return limit >= price
 	default:
 		return limit <= price
@@ -114,26 +114,26 @@ func (a *API) PlaceOrder(w http.ResponseWriter, r *http.Request) {
 		limit = int64(*req.LimitPrice)
 	}
 	now := a.now()
-	o := store.Order{
+	o := ledger.Order{
 		ID: secret.ID("ord_"), AccountID: req.AccountID, UserID: userID, Symbol: req.Symbol,
-		Side: store.OrderSide(req.Side), Type: store.OrderType(req.Type), Quantity: req.Quantity,
-		LimitPrice: limit, Status: store.OrderOpen, IdempotencyKey: key,
+		Side: ledger.OrderSide(req.Side), Type: ledger.OrderType(req.Type), Quantity: req.Quantity,
+		LimitPrice: limit, Status: ledger.OrderOpen, IdempotencyKey: key,
 		RequestHash: fingerprint("order", req.AccountID, req.Symbol, string(req.Side), string(req.Type),
 			strconv.FormatInt(req.Quantity, 10), strconv.FormatInt(limit, 10)),
 		CreatedAt: now, UpdatedAt: now,
 	}
 	if price := Price(o.Symbol); marketable(o.Side, limit, price) {
-		o.Status, o.FillPrice, o.FilledAt = store.OrderFilled, price, now
+		o.Status, o.FillPrice, o.FilledAt = ledger.OrderFilled, price, now
 	}
-	placed, err := a.Store.PlaceOrder(r.Context(), o)
-	if errors.Is(err, store.ErrIdempotentReplay) {
+	placed, err := a.Ledger.PlaceOrder(r.Context(), o)
+	if errors.Is(err, ledger.ErrIdempotentReplay) {
 		if placed.RequestHash != o.RequestHash {
 			writeError(w, http.StatusUnprocessableEntity, protocol.ErrIdempotencyKeyReused, "this Idempotency-Key was used for a different order")
 			return
 		}
 		w.Header().Set("Idempotent-Replayed", "true")
 		// The order as it is now: a resting one may have changed since.
-		if placed, err = a.Store.Order(r.Context(), userID, placed.ID); err != nil {
+		if placed, err = a.Ledger.Order(r.Context(), userID, placed.ID); err != nil {
 			a.storeError(w, r, err)
 			return
 		}
@@ -174,13 +174,13 @@ func (a *API) ReplaceOrder(w http.ResponseWriter, r *http.Request) {
 	if !knownID(w, r, a, req.OrderID) {
 		return
 	}
-	cur, err := a.Store.Order(r.Context(), userID, req.OrderID)
+	cur, err := a.Ledger.Order(r.Context(), userID, req.OrderID)
 	if err != nil {
 		a.storeError(w, r, err)
 		return
 	}
-	if cur.Status != store.OrderOpen {
-		a.storeError(w, r, store.ErrOrderNotOpen)
+	if cur.Status != ledger.OrderOpen {
+		a.storeError(w, r, ledger.ErrOrderNotOpen)
 		return
 	}
 	next := cur
@@ -193,11 +193,11 @@ func (a *API) ReplaceOrder(w http.ResponseWriter, r *http.Request) {
 	now := a.now()
 	next.UpdatedAt = now
 	if price := Price(cur.Symbol); marketable(cur.Side, next.LimitPrice, price) {
-		next.Status, next.FillPrice, next.FilledAt = store.OrderFilled, price, now
+		next.Status, next.FillPrice, next.FilledAt = ledger.OrderFilled, price, now
 	}
 	// The store applies the change only if the order is still open, so a
 	// race with a cancel or another change has one winner.
-	replaced, err := a.Store.ReplaceOrder(r.Context(), next)
+	replaced, err := a.Ledger.ReplaceOrder(r.Context(), next)
 	if err != nil {
 		a.storeError(w, r, err)
 		return
@@ -230,7 +230,7 @@ func (a *API) CancelOrder(w http.ResponseWriter, r *http.Request) {
 	if !knownID(w, r, a, id) {
 		return
 	}
-	cancelled, err := a.Store.CancelOrder(r.Context(), userID, id, a.now())
+	cancelled, err := a.Ledger.CancelOrder(r.Context(), userID, id, a.now())
 	if err != nil {
 		a.storeError(w, r, err)
 		return
@@ -247,9 +247,9 @@ func (a *API) Orders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	status := store.OrderStatus(q.Get("status"))
+	status := ledger.OrderStatus(q.Get("status"))
 	switch status {
-	case "", store.OrderOpen, store.OrderFilled, store.OrderCancelled:
+	case "", ledger.OrderOpen, ledger.OrderFilled, ledger.OrderCancelled:
 	default:
 		writeError(w, http.StatusBadRequest, oauth.InvalidRequest, `status must be "open", "filled" or "cancelled"`)
 		return
@@ -266,7 +266,7 @@ func (a *API) Orders(w http.ResponseWriter, r *http.Request) {
 	if !knownID(w, r, a, r.PathValue("id")) {
 		return
 	}
-	orders, err := a.Store.Orders(r.Context(), userID, r.PathValue("id"), status, limit)
+	orders, err := a.Ledger.Orders(r.Context(), userID, r.PathValue("id"), status, limit)
 	if err != nil {
 		a.storeError(w, r, err)
 		return

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
@@ -28,7 +29,8 @@ const maxBody = 64 << 10
 // behind token verification: each expects bearer claims in the request
 // context.
 type API struct {
-	Store        store.Store
+	Users        store.UserFinder
+	Ledger       ledger.Store
 	StartingCash int64 // cents; 0 means DefaultStartingCash
 	Now          func() time.Time
 	Logger       *slog.Logger
@@ -69,10 +71,10 @@ func (a *API) user(w http.ResponseWriter, r *http.Request) (string, bool) {
 
 // account opens (on first use) and returns the user's paper account. The
 // common case, an account that exists, is a read and takes no write lock.
-func (a *API) account(r *http.Request, userID string) (store.Account, error) {
-	accounts, err := a.Store.Accounts(r.Context(), userID)
+func (a *API) account(r *http.Request, userID string) (ledger.Account, error) {
+	accounts, err := a.Ledger.Accounts(r.Context(), userID)
 	if err != nil {
-		return store.Account{}, err
+		return ledger.Account{}, err
 	}
 	if len(accounts) > 0 {
 		return accounts[0], nil
@@ -81,21 +83,21 @@ func (a *API) account(r *http.Request, userID string) (store.Account, error) {
 	if cash == 0 {
 		cash = DefaultStartingCash
 	}
-	return a.Store.OpenAccount(r.Context(), store.Account{
+	return a.Ledger.OpenAccount(r.Context(), ledger.Account{
 		ID: secret.ID("acc_"), UserID: userID, Currency: "USD", Cash: cash, CreatedAt: a.now(),
 	})
 }
 
 // ownAccount returns the user's account named by the {id} path value, or
 // writes 404.
-func (a *API) ownAccount(w http.ResponseWriter, r *http.Request, userID string) (store.Account, bool) {
+func (a *API) ownAccount(w http.ResponseWriter, r *http.Request, userID string) (ledger.Account, bool) {
 	if !knownID(w, r, a, r.PathValue("id")) {
-		return store.Account{}, false
+		return ledger.Account{}, false
 	}
-	acc, err := a.Store.Account(r.Context(), userID, r.PathValue("id"))
+	acc, err := a.Ledger.Account(r.Context(), userID, r.PathValue("id"))
 	if err != nil {
 		a.storeError(w, r, err)
-		return store.Account{}, false
+		return ledger.Account{}, false
 	}
 	return acc, true
 }
@@ -106,11 +108,11 @@ func (a *API) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, protocol.ErrNotFound, "no such account or order")
-	case errors.Is(err, store.ErrInsufficientFunds):
+	case errors.Is(err, ledger.ErrInsufficientFunds):
 		writeError(w, http.StatusUnprocessableEntity, protocol.ErrInsufficientFunds, "the account's cash does not cover this")
-	case errors.Is(err, store.ErrInsufficientShares):
+	case errors.Is(err, ledger.ErrInsufficientShares):
 		writeError(w, http.StatusUnprocessableEntity, protocol.ErrInsufficientShares, "the account does not hold the shares this sells")
-	case errors.Is(err, store.ErrOrderNotOpen):
+	case errors.Is(err, ledger.ErrOrderNotOpen):
 		writeError(w, http.StatusConflict, protocol.ErrOrderNotOpen, "the order is filled or cancelled and can no longer change")
 	default:
 		a.fail(w, r, err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/store/postgres"
 	"github.com/ariesexchange/aries/internal/store/postgres/pgtest"
@@ -44,15 +45,22 @@ func newEnv(t *testing.T) *env {
 	return newEnvOn(t, st)
 }
 
+// backend is a database serving users and the ledger, as each backend
+// package does.
+type backend interface {
+	store.UserStore
+	ledger.Store
+}
+
 // newEnvOn is newEnv over st.
-func newEnvOn(t *testing.T, st store.Store) *env {
+func newEnvOn(t *testing.T, st backend) *env {
 	t.Helper()
 	for _, id := range []string{"usr_alice", "usr_bob"} {
 		if err := st.CreateUser(context.Background(), store.User{ID: id, Email: id + "@example.com", PasswordHash: "x", CreatedAt: now}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	a := &API{Store: st, Now: func() time.Time { return now }}
+	a := &API{Users: st, Ledger: st, Now: func() time.Time { return now }}
 	mux := http.NewServeMux()
 	for pattern, h := range map[string]http.HandlerFunc{
 		"GET /v1/users/me":                   a.Me,
@@ -300,8 +308,8 @@ func TestOtherUsersRowsAreNotFound(t *testing.T) {
 // backend: PostgreSQL refuses them with an error that would read as an
 // outage (security review finding 12).
 func TestBadIdsAreNotFound(t *testing.T) {
-	stores := map[string]func(t *testing.T) store.Store{
-		"sqlite": func(t *testing.T) store.Store {
+	stores := map[string]func(t *testing.T) backend{
+		"sqlite": func(t *testing.T) backend {
 			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "aries.db"))
 			if err != nil {
 				t.Fatal(err)
@@ -309,7 +317,7 @@ func TestBadIdsAreNotFound(t *testing.T) {
 			t.Cleanup(func() { st.Close() })
 			return st
 		},
-		"postgres": func(t *testing.T) store.Store {
+		"postgres": func(t *testing.T) backend {
 			st, err := postgres.Open(context.Background(), pgtest.Database(t))
 			if err != nil {
 				t.Fatal(err)

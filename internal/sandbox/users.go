@@ -6,8 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/oauth"
-	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
@@ -17,7 +17,7 @@ func (a *API) Me(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	u, err := a.Store.UserByID(r.Context(), userID)
+	u, err := a.Users.UserByID(r.Context(), userID)
 	if err != nil {
 		a.storeError(w, r, err)
 		return
@@ -35,12 +35,12 @@ func (a *API) Profile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) writeProfile(w http.ResponseWriter, r *http.Request, userID string) {
-	u, err := a.Store.UserByID(r.Context(), userID)
+	u, err := a.Users.UserByID(r.Context(), userID)
 	if err != nil {
 		a.storeError(w, r, err)
 		return
 	}
-	p, err := a.Store.Profile(r.Context(), userID)
+	p, err := a.Ledger.Profile(r.Context(), userID)
 	if err != nil {
 		a.storeError(w, r, err)
 		return
@@ -68,7 +68,7 @@ func (a *API) UpdateMe(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &patch) {
 		return
 	}
-	p, err := a.Store.Profile(r.Context(), userID)
+	p, err := a.Ledger.Profile(r.Context(), userID)
 	if err != nil {
 		a.storeError(w, r, err)
 		return
@@ -89,7 +89,7 @@ func (a *API) UpdateMe(w http.ResponseWriter, r *http.Request) {
 		p.Phone = *patch.Phone
 	}
 	p.UpdatedAt = a.now()
-	if err := a.Store.SaveProfile(r.Context(), store.Profile{
+	if err := a.Ledger.SaveProfile(r.Context(), ledger.Profile{
 		UserID: userID, DisplayName: p.DisplayName, Phone: p.Phone, UpdatedAt: p.UpdatedAt,
 	}); err != nil {
 		a.storeError(w, r, err)

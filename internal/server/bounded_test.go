@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
@@ -23,20 +24,26 @@ import (
 )
 
 // newTestServer builds the whole server over st with cheap password hashing.
-func newTestServer(t testing.TB, st store.Store) *Server {
+func newTestServer(t testing.TB, st backend) *Server {
 	t.Helper()
 	master, _ := secret.NewMaster()
 	cfg := DefaultConfig()
 	cfg.Issuer = "http://aries.test"
 	cfg.PasswordParams = password.TestParams
-	s, err := New(context.Background(), cfg, st, master, slog.New(slog.DiscardHandler))
+	s, err := New(context.Background(), cfg, st, st, master, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func openSQLite(t testing.TB) store.Store {
+// backend is a database serving both stores, as each backend package does.
+type backend interface {
+	store.Store
+	ledger.Store
+}
+
+func openSQLite(t testing.TB) backend {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "aries.db"))
 	if err != nil {
@@ -46,7 +53,7 @@ func openSQLite(t testing.TB) store.Store {
 	return st
 }
 
-func openPostgres(t testing.TB) store.Store {
+func openPostgres(t testing.TB) backend {
 	t.Helper()
 	st, err := postgres.Open(context.Background(), pgtest.Database(t))
 	if err != nil {
@@ -171,7 +178,7 @@ func formRequest(path, body string) *http.Request {
 // openPostgresIfAvailable opens a PostgreSQL store when the tests have a
 // server (always in CI, where pgtest fails rather than skips), and nil
 // otherwise, so the fuzz target still runs on SQLite alone on a laptop.
-func openPostgresIfAvailable(f *testing.F) store.Store {
+func openPostgresIfAvailable(f *testing.F) backend {
 	if os.Getenv(pgtest.EnvURL) == "" && os.Getenv("CI") == "" {
 		f.Logf("%s is not set: fuzzing SQLite only", pgtest.EnvURL)
 		return nil

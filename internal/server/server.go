@@ -24,6 +24,7 @@ import (
 	"github.com/ariesexchange/aries/internal/firstparty"
 	"github.com/ariesexchange/aries/internal/introspect"
 	"github.com/ariesexchange/aries/internal/keys"
+	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/lockout"
 	"github.com/ariesexchange/aries/internal/metrics"
 	"github.com/ariesexchange/aries/internal/mfa"
@@ -34,6 +35,7 @@ import (
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/token"
+	"github.com/ariesexchange/aries/sdk/bearer"
 )
 
 // Derivation labels of the keys made from the root secret (secret.Master).
@@ -143,7 +145,7 @@ type Server struct {
 
 // New builds the server: it loads (or on first start creates) the signing
 // keys and mounts every route.
-func New(ctx context.Context, cfg Config, st store.Store, master secret.Master, logger *slog.Logger) (*Server, error) {
+func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, master secret.Master, logger *slog.Logger) (*Server, error) {
 	if cfg.Audience == "" {
 		cfg.Audience = cfg.Issuer
 	}
@@ -180,18 +182,35 @@ func New(ctx context.Context, cfg Config, st store.Store, master secret.Master, 
 	}
 	limits := &ratelimit.Policy{Limiter: limiter, Limits: cfg.RateLimits, Disabled: cfg.RateLimitsOff, Now: now, Logger: logger,
 		OnLimited: func(c ratelimit.Category) { m.RateLimited.WithLabelValues(string(c)).Inc() }}
-	protected, err := api.New(ctx, api.Config{
+	// One way to check an access token (RFC 9068 section 4): package
+	// bearer, the validator every resource server uses, here for the API's
+	// routes and for introspection (and through it the admin API). It reads
+	// the keys in-process, and asks again when a token names a key it does
+	// not know: another instance may sign with a key this one has not
+	// loaded yet (instances started together, a fresh rotation).
+	tokenCheck := bearer.Config{
 		Issuer: cfg.Issuer, Audience: cfg.Audience,
-		// The verifier asks again when a token names a key it does not
-		// know: another instance may sign with a key this one has not
-		// loaded yet (instances started together, a fresh rotation).
 		KeySet: func(ctx context.Context) ([]byte, error) {
 			if err := ring.Reload(ctx); err != nil {
 				logger.WarnContext(ctx, "reloading signing keys failed", "err", err)
 			}
 			return json.Marshal(ring.JWKS())
 		},
-		Store: st, Limits: limits, Upstreams: cfg.Upstreams,
+		// Reading the keys in-process costs microseconds, so a token signed
+		// by a just-rotated key need not wait long for a refetch.
+		MinRefreshInterval: time.Second,
+		Now:                now,
+		Logger:             logger,
+	}
+	// Introspection asks the store about revocations itself, so its
+	// verifier has no Revoked hook; the API adds its polled list.
+	tokens, err := bearer.NewVerifier(tokenCheck)
+	if err != nil {
+		return nil, err
+	}
+	protected, err := api.New(ctx, api.Config{
+		Tokens:      tokenCheck,
+		Revocations: st, Users: st, Ledger: book, Limits: limits, Upstreams: cfg.Upstreams,
 		RevocationInterval: cfg.RevocationInterval, AccessTokenTTL: cfg.AccessTokenTTL,
 		Now: now, Logger: logger,
 	})
@@ -232,7 +251,7 @@ func New(ctx context.Context, cfg Config, st store.Store, master secret.Master, 
 		Store: st, Hasher: hasher, Clients: clients, Tokens: minter, RefreshTTL: cfg.RefreshTokenTTL,
 		Now: now, Logger: logger, Metrics: m, RateLimit: limits,
 	}))
-	ih := &introspect.Handler{Store: st, Hasher: hasher, Clients: clients, Tokens: minter, Now: now, Logger: logger}
+	ih := &introspect.Handler{Store: st, Hasher: hasher, Clients: clients, Tokens: tokens, Issuer: cfg.Issuer, Now: now, Logger: logger}
 	mux.Handle("POST /v1/oauth2/revoke", cors(http.HandlerFunc(ih.Revoke)))
 	mux.Handle("POST /v1/oauth2/introspect", cors(http.HandlerFunc(ih.Introspect)))
 	for _, path := range []string{"/v1/oauth2/token", "/v1/oauth2/revoke", "/v1/oauth2/introspect"} {
@@ -248,7 +267,7 @@ func New(ctx context.Context, cfg Config, st store.Store, master secret.Master, 
 		mux.HandleFunc("GET /demo/callback", demoCallback(cfg.Issuer))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		oauth.Write(w, &oauth.Error{Code: "not_found", Description: "no such endpoint: " + r.Method + " " + r.URL.Path, Status: http.StatusNotFound})
+		oauth.Write(w, &oauth.Error{Code: oauth.NotFound, Description: "no such endpoint: " + r.Method + " " + r.URL.Path, Status: http.StatusNotFound})
 	})
 
 	return &Server{

@@ -158,19 +158,52 @@ type RefreshToken struct {
 	UsedAt    time.Time // zero until rotated
 }
 
-// Store is everything Aries persists. Every method takes the caller's
-// context; "now" is passed in so expiry is decided by the caller's clock.
+// Store is everything the authorization server persists: the union of the
+// domain interfaces below, for wiring (one backend serves them all) and for
+// the conformance suite (package storetest). A consumer names the narrow
+// interface it uses, never Store. Every method takes the caller's context;
+// "now" is passed in so expiry is decided by the caller's clock.
 type Store interface {
+	Lifecycle
+	UserStore
+	ClientStore
+	SigningKeyStore
+	SessionStore
+	ConsentStore
+	GrantStore
+	RevocationStore
+	MFAStore     // mfa.go: TOTP enrollment, recovery codes, MFA challenges
+	LockoutStore // lockout.go: failed sign-ins and second-factor locks
+}
+
+// Lifecycle is the database as a whole.
+type Lifecycle interface {
 	// Ping reports whether the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error
+	// DeleteExpired removes rows that can no longer be used: expired codes,
+	// sessions, refresh tokens, grants, MFA challenges, revoked-token
+	// records, and authentication failures older than AuthFailureRetention.
+	DeleteExpired(ctx context.Context, now time.Time) error
+}
 
+// UserStore keeps the people who sign in.
+type UserStore interface {
 	CreateUser(ctx context.Context, u User) error // ErrConflict on a taken email or id
 	UserByID(ctx context.Context, id string) (User, error)
 	UserByEmail(ctx context.Context, email string) (User, error) // email matched lower-cased
+}
 
+// UserFinder is the read side of UserStore.
+type UserFinder interface {
+	UserByID(ctx context.Context, id string) (User, error)
+	UserByEmail(ctx context.Context, email string) (User, error)
+}
+
+// ClientStore keeps the registered applications.
+type ClientStore interface {
+	ClientFinder
 	CreateClient(ctx context.Context, c Client) error
-	Client(ctx context.Context, id string) (Client, error)
 	// Clients lists every client, oldest first, or only those owned by
 	// ownerID when it is not "".
 	Clients(ctx context.Context, ownerID string) ([]Client, error)
@@ -184,18 +217,33 @@ type Store interface {
 	// DeleteClient removes the client, its consents, codes, grants and
 	// refresh tokens.
 	DeleteClient(ctx context.Context, id string) error
+}
 
+// ClientFinder looks one client up: all that client authentication and the
+// authorization endpoint need.
+type ClientFinder interface {
+	Client(ctx context.Context, id string) (Client, error)
+}
+
+// SigningKeyStore keeps the JWT signing keys (encrypted; package keys).
+type SigningKeyStore interface {
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 	// SigningKeys returns every key, newest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	// RetireSigningKeys marks every live key except keepID as retired at now.
 	RetireSigningKeys(ctx context.Context, keepID string, now time.Time) error
+}
 
+// SessionStore keeps signed-in browsers.
+type SessionStore interface {
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns a live session; ErrNotFound once it has expired.
 	Session(ctx context.Context, idHash string, now time.Time) (Session, error)
 	DeleteSession(ctx context.Context, idHash string) error
+}
 
+// ConsentStore keeps what users approved for which client.
+type ConsentStore interface {
 	// SaveConsent records the scopes the user approved for the client,
 	// adding to any earlier consent.
 	SaveConsent(ctx context.Context, c Consent) error
@@ -204,7 +252,11 @@ type Store interface {
 	// DeleteConsent forgets the consent and revokes every grant the user
 	// gave the client.
 	DeleteConsent(ctx context.Context, userID, clientID string, now time.Time) error
+}
 
+// GrantStore keeps authorization codes, grants and refresh tokens, and
+// decides their single use (policy.go says why each use fails).
+type GrantStore interface {
 	// CreateAuthCode stores the code and creates its (not yet used) grant.
 	CreateAuthCode(ctx context.Context, c AuthCode, g Grant) error
 	// RedeemAuthCode marks a live code used and, in the same transaction,
@@ -212,9 +264,9 @@ type Store interface {
 	// taken from the code; ExpiresAt is clamped to the grant's; CreatedAt zero
 	// means now). It returns the code. Unknown or expired codes give ErrNotFound;
 	// a code whose grant was revoked ErrRevoked; a code already used gives
-	// ErrCodeReused after revoking its grant (and so the refresh token the first
-	// redemption stored). Of any number of concurrent calls with one code,
-	// exactly one succeeds.
+	// ErrCodeReused (as a *ReuseError) after revoking its grant (and so the
+	// refresh token the first redemption stored). Of any number of concurrent
+	// calls with one code, exactly one succeeds.
 	RedeemAuthCode(ctx context.Context, hash string, first RefreshToken, now time.Time) (AuthCode, error)
 	// AuthCode returns the code with hash if it is unused and unexpired at
 	// now, ErrNotFound otherwise. It changes nothing: the token endpoint's
@@ -224,15 +276,19 @@ type Store interface {
 	// used, stores next in the same grant and returns the grant, all in one
 	// transaction. Unknown, expired or other clients' tokens give
 	// ErrNotFound; a token of a revoked or expired grant ErrRevoked; a token
-	// already rotated gives ErrRefreshReplayed after revoking its grant. Of
-	// concurrent calls with one token, exactly one succeeds.
+	// already rotated gives ErrRefreshReplayed (as a *ReuseError) after
+	// revoking its grant. Of concurrent calls with one token, exactly one
+	// succeeds.
 	RotateRefreshToken(ctx context.Context, clientID, oldHash string, next RefreshToken, now time.Time) (Grant, error)
 	// RefreshTokenGrant returns the grant of a refresh token that is still
 	// usable (not rotated, not expired, grant live): for introspection.
 	RefreshTokenGrant(ctx context.Context, hash string, now time.Time) (RefreshToken, Grant, error)
 	Grant(ctx context.Context, id string) (Grant, error)
 	RevokeGrant(ctx context.Context, id string, now time.Time) error
+}
 
+// RevocationStore keeps revoked access tokens and reports what was revoked.
+type RevocationStore interface {
 	// RevokeAccessToken records a revoked access token id until it expires.
 	RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error
 	AccessTokenRevoked(ctx context.Context, jti string) (bool, error)
@@ -240,13 +296,4 @@ type Store interface {
 	// tokens, grants, and clients disabled or deleted (revocations.go).
 	// The time of an access token's revocation is the database's clock.
 	RevocationsSince(ctx context.Context, since time.Time) (Revocations, error)
-
-	// DeleteExpired removes rows that can no longer be used: expired codes,
-	// sessions, refresh tokens, grants, MFA challenges, revoked-token
-	// records, and authentication failures older than AuthFailureRetention.
-	DeleteExpired(ctx context.Context, now time.Time) error
-
-	MFAStore     // mfa.go: TOTP enrollment, recovery codes, MFA challenges
-	LockoutStore // lockout.go: failed sign-ins and second-factor locks
-	LedgerStore  // ledger.go: the sandbox API's paper-trading ledger
 }

@@ -8,19 +8,19 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/ariesexchange/aries/internal/accesstoken"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/registry"
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
 // authorizationCode redeems a code (RFC 6749 section 4.1.3, RFC 7636
 // section 4.6). The code is spent by the first request that authenticates,
 // whatever else is wrong with it: a code that failed a PKCE or redirect check
 // may be in an attacker's hands and must not be tried again.
-func (h *Handler) authorizationCode(ctx context.Context, req request) (*Response, error) {
+func (h *Handler) authorizationCode(ctx context.Context, req request) (*protocol.TokenResponse, error) {
 	code, oerr := req.params.Require("code")
 	if oerr != nil {
 		return nil, oerr
@@ -58,9 +58,9 @@ func (h *Handler) authorizationCode(ctx context.Context, req request) (*Response
 		}
 		return nil, oerr
 	}
-	return h.mint(accesstoken.Claims{
-		Subject: ac.UserID, ClientID: ac.ClientID, Scope: scope.Join(ac.Scopes),
-		AuthTime: ac.AuthTime.Unix(), AMR: ac.AMR, GrantID: ac.GrantID,
+	return h.mint(protocol.Claims{
+		Subject: ac.UserID, ClientID: ac.ClientID, Scopes: ac.Scopes,
+		AuthTime: ac.AuthTime, AMR: ac.AMR, GrantID: ac.GrantID,
 	}, refresh)
 }
 
@@ -93,7 +93,7 @@ func checkRedemption(ac store.AuthCode, client store.Client, redirectURI, verifi
 
 // refreshToken rotates a refresh token (RFC 6749 section 6). A narrower
 // scope applies to the new access token only; the grant keeps its scope.
-func (h *Handler) refreshToken(ctx context.Context, req request) (*Response, error) {
+func (h *Handler) refreshToken(ctx context.Context, req request) (*protocol.TokenResponse, error) {
 	old, oerr := req.params.Require("refresh_token")
 	if oerr != nil {
 		return nil, oerr
@@ -136,16 +136,16 @@ func (h *Handler) refreshToken(ctx context.Context, req request) (*Response, err
 	}
 	// A scope the client has lost since the user consented is not renewed.
 	granted = slices.DeleteFunc(slices.Clone(granted), func(s string) bool { return !slices.Contains(req.client.Scopes, s) })
-	return h.mint(accesstoken.Claims{
-		Subject: g.UserID, ClientID: g.ClientID, Scope: scope.Join(granted),
-		AuthTime: g.AuthTime.Unix(), AMR: g.AMR, GrantID: g.ID,
+	return h.mint(protocol.Claims{
+		Subject: g.UserID, ClientID: g.ClientID, Scopes: granted,
+		AuthTime: g.AuthTime, AMR: g.AMR, GrantID: g.ID,
 	}, refresh)
 }
 
 // clientCredentials issues a token to a confidential client acting as
 // itself (RFC 6749 section 4.4). With no scope it gets every scope enabled
 // on it except admin, which belongs to administrators, not applications.
-func (h *Handler) clientCredentials(ctx context.Context, req request) (*Response, error) {
+func (h *Handler) clientCredentials(ctx context.Context, req request) (*protocol.TokenResponse, error) {
 	if req.client.Type != store.Confidential {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "client_credentials is for confidential clients only")
 	}
@@ -160,7 +160,7 @@ func (h *Handler) clientCredentials(ctx context.Context, req request) (*Response
 		}
 		granted = want
 	}
-	return h.mint(accesstoken.Claims{Subject: req.client.ID, ClientID: req.client.ID, Scope: scope.Join(granted)}, "")
+	return h.mint(protocol.Claims{Subject: req.client.ID, ClientID: req.client.ID, Scopes: granted}, "")
 }
 
 // validVerifier checks the code_verifier syntax of RFC 7636 section 4.1.

@@ -13,13 +13,15 @@ import (
 	"github.com/ariesexchange/aries/internal/metrics"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/ratelimit"
+	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
 // Handler serves the token endpoint.
 type Handler struct {
-	Store      store.Store
+	Store      store.GrantStore
 	Hasher     *secret.Hasher
 	Clients    *clientauth.Authenticator
 	Tokens     *accesstoken.Minter
@@ -32,23 +34,6 @@ type Handler struct {
 	RateLimit *ratelimit.Policy
 }
 
-// Response is the successful token response of RFC 6749 section 5.1.
-type Response struct {
-	AccessToken  string `json:"access_token"`
-	TokenType    string `json:"token_type"`
-	ExpiresIn    int64  `json:"expires_in"`
-	RefreshToken string `json:"refresh_token,omitempty"`
-	Scope        string `json:"scope"`
-}
-
-// Grant types; "code" is the spelling of the Aries guide.
-const (
-	GrantAuthorizationCode = "authorization_code"
-	GrantCode              = "code"
-	GrantRefreshToken      = "refresh_token"
-	GrantClientCredentials = "client_credentials"
-)
-
 // request is a token request after parsing and client authentication.
 type request struct {
 	params oauth.Params
@@ -57,14 +42,8 @@ type request struct {
 	source string // the caller's address, for the security log
 }
 
-// errAnswered: the response is already written (a 429).
-var errAnswered = errors.New("token: response already written")
-
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp, err := h.serve(r.Context(), w, r)
-	if errors.Is(err, errAnswered) {
-		return
-	}
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -72,26 +51,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	oauth.WriteJSON(w, http.StatusOK, resp)
 }
 
-func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) (*Response, error) {
+func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) (*protocol.TokenResponse, error) {
 	params, oerr := oauth.ParseBody(w, r)
 	if oerr != nil {
 		return nil, oerr
 	}
-	if h.RateLimit != nil && !h.RateLimit.Disabled &&
-		!h.RateLimit.Allow(w, r, ratelimit.Authentication, h.limitKey(ctx, r, params)) {
-		return nil, errAnswered
+	// The key costs a store read, so a disabled policy skips it. The
+	// X-RateLimit headers go on every answer, 429 or not.
+	if h.RateLimit != nil && !h.RateLimit.Disabled {
+		d := h.RateLimit.Check(r, ratelimit.Authentication, h.limitKey(ctx, r, params))
+		d.SetHeaders(w.Header())
+		if oerr := d.Err(); oerr != nil {
+			return nil, oerr
+		}
 	}
 	grantType, oerr := params.Require("grant_type")
 	if oerr != nil {
 		return nil, oerr
 	}
-	var issue func(context.Context, request) (*Response, error)
+	var issue func(context.Context, request) (*protocol.TokenResponse, error)
 	switch grantType {
-	case GrantAuthorizationCode, GrantCode:
-		issue, grantType = h.authorizationCode, GrantAuthorizationCode
-	case GrantRefreshToken:
+	case protocol.GrantAuthorizationCode, protocol.GrantCode:
+		issue, grantType = h.authorizationCode, protocol.GrantAuthorizationCode
+	case protocol.GrantRefreshToken:
 		issue = h.refreshToken
-	case GrantClientCredentials:
+	case protocol.GrantClientCredentials:
 		issue = h.clientCredentials
 	default:
 		return nil, oauth.Errorf(oauth.UnsupportedGrantType, "grant_type %q is not supported", grantType)
@@ -121,18 +105,19 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	oauth.Write(w, &oauth.Error{Code: oauth.ServerError, Description: "the token could not be issued; try again", Status: http.StatusServiceUnavailable})
 }
 
-// mint signs an access token and completes the response.
-func (h *Handler) mint(c accesstoken.Claims, refresh string) (*Response, error) {
+// mint signs an access token and completes the response (RFC 6749
+// section 5.1).
+func (h *Handler) mint(c protocol.Claims, refresh string) (*protocol.TokenResponse, error) {
 	tok, claims, err := h.Tokens.Mint(c)
 	if err != nil {
 		return nil, err
 	}
-	return &Response{
+	return &protocol.TokenResponse{
 		AccessToken:  tok,
 		TokenType:    "Bearer",
-		ExpiresIn:    claims.ExpiresAt - claims.IssuedAt,
+		ExpiresIn:    claims.Expiry.Unix() - claims.IssuedAt.Unix(),
 		RefreshToken: refresh,
-		Scope:        claims.Scope,
+		Scope:        scope.Join(claims.Scopes),
 	}, nil
 }
 
@@ -164,13 +149,13 @@ func (h *Handler) limitKey(ctx context.Context, r *http.Request, p oauth.Params)
 	now := h.Now()
 	var userID string
 	switch p["grant_type"] {
-	case GrantAuthorizationCode, GrantCode:
+	case protocol.GrantAuthorizationCode, protocol.GrantCode:
 		if code := p["code"]; code != "" {
 			if ac, err := h.Store.AuthCode(ctx, h.Hasher.Hash(code), now); err == nil && ac.ClientID == clientID {
 				userID = ac.UserID
 			}
 		}
-	case GrantRefreshToken:
+	case protocol.GrantRefreshToken:
 		if rt := p["refresh_token"]; rt != "" {
 			if t, g, err := h.Store.RefreshTokenGrant(ctx, h.Hasher.Hash(rt), now); err == nil && t.ClientID == clientID {
 				userID = g.UserID

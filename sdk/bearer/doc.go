@@ -1,6 +1,9 @@
 // Package bearer owns the protection of Aries API routes: it verifies the
 // JWT access tokens the Aries authorization server issues and enforces each
-// route's scope. Any Aries API service imports it, without the server.
+// route's scope. Any Aries API service imports it, without the server, and
+// the server itself checks tokens with it (its API, introspection): it is
+// the one validator of Aries access tokens. The claims are protocol.Claims,
+// the type the server mints.
 //
 // A Verifier checks a token as RFC 9068 section 4 requires: a signature by a
 // key of the server's JWKS (RFC 7517) under an algorithm from a fixed
@@ -18,8 +21,10 @@
 // Authorization header (RFC 6750 section 2.1) and answers with the
 // WWW-Authenticate challenges of RFC 6750 section 3: 401 without a token or
 // with an invalid one, 403 insufficient_scope when the token lacks the
-// route's scope (RequireAny: every one of the route's scopes). The claims of an accepted token are in the request context
-// (FromContext).
+// route's scope (RequireAny: every one of the route's scopes). The claims of
+// an accepted token are in the request context (FromContext). A handler that
+// checks tokens its own way reads the header with TokenFromRequest and
+// answers with WriteChallenge, as Require does.
 //
 // Access tokens are self-contained: unless Config.Revoked is set, a revoked
 // token keeps working until it expires (15 minutes with the server's

@@ -7,15 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-)
 
-// Error codes of RFC 6750 section 3.1, and the one used when the token
-// cannot be checked.
-const (
-	codeInvalidRequest    = "invalid_request"
-	codeInvalidToken      = "invalid_token"
-	codeInsufficientScope = "insufficient_scope"
-	codeUnavailable       = "temporarily_unavailable"
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
 type contextKey struct{}
@@ -62,9 +55,9 @@ func (v *Verifier) RequireAny(scopes ...string) func(http.Handler) http.Handler 
 	want := strings.Join(scopes, " ")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw, problem := bearerToken(r)
-			if problem != "" {
-				v.challenge(w, http.StatusBadRequest, codeInvalidRequest, problem, "")
+			raw, err := TokenFromRequest(r)
+			if err != nil {
+				v.challenge(w, http.StatusBadRequest, protocol.ErrInvalidRequest, err.Error(), "")
 				return
 			}
 			if raw == "" {
@@ -75,11 +68,11 @@ func (v *Verifier) RequireAny(scopes ...string) func(http.Handler) http.Handler 
 			if err != nil {
 				var bad *InvalidTokenError
 				if errors.As(err, &bad) {
-					v.challenge(w, http.StatusUnauthorized, codeInvalidToken, bad.Reason, "")
+					v.challenge(w, http.StatusUnauthorized, protocol.ErrInvalidToken, bad.Reason, "")
 					return
 				}
 				v.cfg.Logger.ErrorContext(r.Context(), "cannot verify access token", "err", err)
-				writeError(w, http.StatusServiceUnavailable, codeUnavailable, "access tokens cannot be verified right now")
+				writeError(w, http.StatusServiceUnavailable, protocol.ErrTemporarilyUnavailable, "access tokens cannot be verified right now")
 				return
 			}
 			if len(scopes) > 0 && !slices.ContainsFunc(scopes, c.HasScope) {
@@ -87,7 +80,7 @@ func (v *Verifier) RequireAny(scopes ...string) func(http.Handler) http.Handler 
 				if len(scopes) > 1 {
 					what = "one of the scopes " + want
 				}
-				v.challenge(w, http.StatusForbidden, codeInsufficientScope, "the access token lacks "+what, want)
+				v.challenge(w, http.StatusForbidden, protocol.ErrInsufficientScope, "the access token lacks "+what, want)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), c)))
@@ -95,39 +88,67 @@ func (v *Verifier) RequireAny(scopes ...string) func(http.Handler) http.Handler 
 	}
 }
 
-// bearerToken returns the token of the Authorization header (RFC 6750
-// section 2.1; the scheme is case-insensitive, RFC 9110 section 11.1), ""
-// when there is none, or a problem that makes the request malformed.
-func bearerToken(r *http.Request) (token, problem string) {
+// TokenFromRequest returns the access token of r's Authorization header
+// (RFC 6750 section 2.1; the scheme is case-insensitive, RFC 9110 section
+// 11.1), or "" when r carries none (no header, or another scheme such as
+// Basic). It fails, with a description fit for an invalid_request answer
+// (RFC 6750 section 3.1), when the request is malformed: the token is in
+// the query string (section 2.3 is not supported: URLs end up in logs), or
+// there are several Authorization headers, or the bearer token is empty.
+//
+// It is the one place Aries reads a bearer token: Require uses it, and so
+// does any handler that checks tokens its own way.
+func TokenFromRequest(r *http.Request) (string, error) {
 	if strings.Contains(r.URL.RawQuery, "access_token") && r.URL.Query().Has("access_token") {
-		return "", "access tokens are accepted only in the Authorization header"
+		return "", errTokenInQuery
 	}
 	values := r.Header.Values("Authorization")
 	switch len(values) {
 	case 0:
-		return "", ""
+		return "", nil
 	case 1:
 	default:
-		return "", "more than one Authorization header"
+		return "", errSeveralHeaders
 	}
 	scheme, rest, _ := strings.Cut(values[0], " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return "", ""
+		return "", nil
 	}
-	token = strings.TrimSpace(rest)
+	token := strings.TrimSpace(rest)
 	if token == "" {
-		return "", "empty bearer token"
+		return "", errEmptyToken
 	}
-	return token, ""
+	return token, nil
 }
 
-// challenge writes an error with the WWW-Authenticate header of RFC 6750
-// section 3. Without a code the challenge is the bare realm, as section 3.1
-// asks when the request carried no token.
+// The malformed requests of TokenFromRequest. Their text is the
+// error_description of the 400 answer.
+var (
+	errTokenInQuery   = errors.New("access tokens are accepted only in the Authorization header")
+	errSeveralHeaders = errors.New("more than one Authorization header")
+	errEmptyToken     = errors.New("empty bearer token")
+)
+
+// challenge writes an RFC 6750 section 3 error under the verifier's realm.
 func (v *Verifier) challenge(w http.ResponseWriter, status int, code, description, scope string) {
+	WriteChallenge(w, v.cfg.Realm, status, code, description, scope)
+}
+
+// WriteChallenge answers with status, the WWW-Authenticate challenge of RFC
+// 6750 section 3 and the same error as the JSON body
+// {"error","error_description"}. Without a code the challenge is the bare
+// realm, as section 3.1 asks when the request carried no token, and the
+// body says invalid_token; scope, when given, names the scopes the
+// resource needs. Characters section 3 excludes from the quoted values are
+// dropped.
+//
+// Require answers with it; so does a handler that checks tokens its own way
+// (the Aries admin API), so that every refusal of a bearer token reads the
+// same.
+func WriteChallenge(w http.ResponseWriter, realm string, status int, code, description, scope string) {
 	var b strings.Builder
 	b.WriteString(`Bearer realm="`)
-	b.WriteString(quotable(v.cfg.Realm))
+	b.WriteString(quotable(realm))
 	b.WriteByte('"')
 	if code != "" {
 		b.WriteString(`, error="` + code + `", error_description="` + quotable(description) + `"`)
@@ -137,7 +158,7 @@ func (v *Verifier) challenge(w http.ResponseWriter, status int, code, descriptio
 	}
 	w.Header().Set("WWW-Authenticate", b.String())
 	if code == "" {
-		code = codeInvalidToken
+		code = protocol.ErrInvalidToken
 	}
 	writeError(w, status, code, description)
 }

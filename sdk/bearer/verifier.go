@@ -14,7 +14,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
 // Defaults of Config.
@@ -78,34 +79,9 @@ type Config struct {
 }
 
 // Claims are the verified claims of an access token (RFC 9068 section 2.2).
-type Claims struct {
-	Issuer   string
-	Subject  string // the user id, or the client id for client_credentials
-	Audience []string
-	ClientID string
-	Scopes   []string
-	AuthTime time.Time // zero when the token has no user sign-in
-	AMR      []string  // authentication methods, e.g. "pwd", "otp"
-	JTI      string
-	GrantID  string // the grant the token was issued under, when present
-	Expiry   time.Time
-	IssuedAt time.Time
-}
-
-// HasScope reports whether the token carries scope s. Scope names are
-// case-sensitive (RFC 6749 section 3.3).
-func (c *Claims) HasScope(s string) bool {
-	return slices.Contains(c.Scopes, s)
-}
-
-// UserID returns the user the token acts for, or "" when a client acts as
-// itself (client_credentials): Aries then sets "sub" to the client id.
-func (c *Claims) UserID() string {
-	if c.Subject == c.ClientID {
-		return ""
-	}
-	return c.Subject
-}
+// The type is protocol.Claims, the one the server mints; it is named here
+// so that a handler behind Require needs no other import.
+type Claims = protocol.Claims
 
 // ErrInvalidToken matches (with errors.Is) every error of Verify that is the
 // token's fault: the caller should answer 401 invalid_token.
@@ -196,15 +172,6 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	return v, nil
 }
 
-// privateClaims are the claims of RFC 9068 and Aries beyond RFC 7519's.
-type privateClaims struct {
-	ClientID string           `json:"client_id"`
-	Scope    string           `json:"scope"`
-	AuthTime *jwt.NumericDate `json:"auth_time"`
-	AMR      []string         `json:"amr"`
-	GrantID  string           `json:"grant_id"`
-}
-
 // Verify checks rawToken as RFC 9068 section 4 requires and returns its
 // claims. Errors match ErrInvalidToken (the token's fault, with an
 // *InvalidTokenError saying why), ErrKeySetUnavailable, or come from
@@ -249,51 +216,35 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Claims, error)
 	if err != nil {
 		return nil, invalid("bad signature")
 	}
-	var claims struct {
-		jwt.Claims
-		privateClaims
-	}
-	if err := json.Unmarshal(payload, &claims); err != nil {
+	c := new(Claims)
+	if err := json.Unmarshal(payload, c); err != nil {
 		return nil, invalid("malformed claims")
 	}
-	std, priv := claims.Claims, claims.privateClaims
 
 	now := v.cfg.Now()
 	leeway := v.cfg.Leeway
 	switch {
-	case std.Issuer != v.cfg.Issuer:
+	case c.Issuer != v.cfg.Issuer:
 		return nil, invalid("wrong issuer")
-	case !std.Audience.Contains(v.cfg.Audience):
+	case !slices.Contains(c.Audience, v.cfg.Audience):
 		return nil, invalid("wrong audience")
-	case std.Expiry == nil:
+	case c.Expiry.IsZero():
 		return nil, invalid("token has no expiry")
 	// RFC 7519 section 4.1.4: the current time must be before exp.
-	case !now.Before(std.Expiry.Time().Add(leeway)):
+	case !now.Before(c.Expiry.Add(leeway)):
 		return nil, invalid("token expired")
-	case std.NotBefore != nil && now.Add(leeway).Before(std.NotBefore.Time()):
+	// RFC 7519 section 4.1.5: not before nbf, when the token has one.
+	case !c.NotBefore.IsZero() && now.Add(leeway).Before(c.NotBefore):
 		return nil, invalid("token not valid yet")
 	// RFC 9068 section 2.2 requires iat, sub, client_id and jti.
-	case std.IssuedAt == nil:
+	case c.IssuedAt.IsZero():
 		return nil, invalid("token has no issue time")
-	case now.Add(leeway).Before(std.IssuedAt.Time()):
+	case now.Add(leeway).Before(c.IssuedAt):
 		return nil, invalid("token issued in the future")
-	case std.Subject == "" || priv.ClientID == "" || std.ID == "":
+	case c.Subject == "" || c.ClientID == "" || c.JTI == "":
 		return nil, invalid("token lacks sub, client_id or jti")
 	}
 
-	c := &Claims{
-		Issuer:   std.Issuer,
-		Subject:  std.Subject,
-		Audience: []string(std.Audience),
-		ClientID: priv.ClientID,
-		Scopes:   strings.Fields(priv.Scope),
-		AuthTime: priv.AuthTime.Time(),
-		AMR:      priv.AMR,
-		JTI:      std.ID,
-		GrantID:  priv.GrantID,
-		Expiry:   std.Expiry.Time(),
-		IssuedAt: std.IssuedAt.Time(),
-	}
 	if v.cfg.Revoked != nil {
 		revoked, err := v.cfg.Revoked(ctx, c)
 		if err != nil {

@@ -22,19 +22,27 @@ const (
 )
 
 // Error codes the Aries endpoints answer with: RFC 6749 section 5.2 and
-// section 4.1.2.1, RFC 6750 section 3.1, RFC 7009 section 2.2.1, and the
-// Aries additions.
+// section 4.1.2.1, RFC 6750 section 3.1, RFC 7009 section 2.2.1, OpenID
+// Connect Core 1.0 section 3.1.2.6 (login_required, consent_required), and
+// the Aries additions. This is the one list: the server's package oauth
+// names these same constants.
 const (
 	ErrInvalidRequest            = "invalid_request"
 	ErrInvalidClient             = "invalid_client"
 	ErrInvalidGrant              = "invalid_grant"
 	ErrUnauthorizedClient        = "unauthorized_client"
 	ErrUnsupportedGrantType      = "unsupported_grant_type"
+	ErrUnsupportedResponseType   = "unsupported_response_type"
+	ErrUnsupportedTokenType      = "unsupported_token_type"
 	ErrInvalidScope              = "invalid_scope"
 	ErrAccessDenied              = "access_denied"
 	ErrServerError               = "server_error"
+	ErrTemporarilyUnavailable    = "temporarily_unavailable"
 	ErrInvalidToken              = "invalid_token"
 	ErrInsufficientScope         = "insufficient_scope"
+	ErrLoginRequired             = "login_required"
+	ErrConsentRequired           = "consent_required"
+	ErrRedirectURIMismatch       = "redirect_uri_mismatch"
 	ErrInsufficientAuthorization = "insufficient_authorization"
 	ErrInvalidMFACode            = "invalid_mfa_code"
 	ErrRateLimited               = "rate_limited"
@@ -49,6 +57,25 @@ type TokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope"`
+}
+
+// IntrospectionResponse is the answer of the introspection endpoint (RFC
+// 7662 section 2.2). An inactive token is {"active":false} and nothing
+// else; TokenType is "Bearer" for an access token and "refresh_token" for a
+// refresh token.
+type IntrospectionResponse struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Subject   string   `json:"sub,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+	ExpiresAt int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
+	Issuer    string   `json:"iss,omitempty"`
+	Audience  Audience `json:"aud,omitempty"`
+	JTI       string   `json:"jti,omitempty"`
+	AuthTime  int64    `json:"auth_time,omitempty"`
+	AMR       []string `json:"amr,omitempty"`
 }
 
 // ErrorResponse is the error body of every Aries endpoint (RFC 6749 section

@@ -151,18 +151,15 @@ func whyNotRedeemed(ctx context.Context, tx pgx.Tx, hash string, now time.Time) 
 	if err != nil {
 		return dbErr("redeem auth code", err)
 	}
-	switch {
-	case used.Valid:
+	revoke, why := store.WhyNotRedeemed(store.CodeState{
+		GrantID: grantID, UserID: userID, Used: used.Valid, ExpiresAt: fromTS(expires),
+	}, now)
+	if revoke {
 		if err := revokeGrant(ctx, tx, grantID, now); err != nil {
 			return err
 		}
-		return &store.ReuseError{Err: store.ErrCodeReused, GrantID: grantID, UserID: userID}
-	case !fromTS(expires).After(now.Truncate(time.Millisecond)):
-		return store.ErrNotFound
-	default:
-		// Live and unused, so the UPDATE failed on the grant.
-		return store.ErrRevoked
 	}
+	return why
 }
 
 // revokeGrant sets revoked_at unless the grant is already revoked, so the
@@ -243,20 +240,15 @@ func whyNotRotated(ctx context.Context, tx pgx.Tx, clientID, hash string, now ti
 	if err != nil {
 		return dbErr("rotate refresh token", err)
 	}
-	switch {
-	case owner != clientID:
-		// Another client's token: not this caller's to consume or revoke.
-		return store.ErrNotFound
-	case used.Valid:
+	revoke, why := store.WhyNotRotated(store.RefreshState{
+		GrantID: grantID, ClientID: owner, UserID: userID, Used: used.Valid, ExpiresAt: fromTS(expires),
+	}, clientID, now)
+	if revoke {
 		if err := revokeGrant(ctx, tx, grantID, now); err != nil {
 			return err
 		}
-		return &store.ReuseError{Err: store.ErrRefreshReplayed, GrantID: grantID, UserID: userID}
-	case !fromTS(expires).After(now.Truncate(time.Millisecond)):
-		return store.ErrNotFound
-	default:
-		return store.ErrRevoked
 	}
+	return why
 }
 
 // RefreshTokenGrant returns a refresh token that is still usable at now and
@@ -280,12 +272,8 @@ func (s *Store) RefreshTokenGrant(ctx context.Context, hash string, now time.Tim
 	t.CreatedAt, t.ExpiresAt, t.UsedAt = fromTS(tCreated), fromTS(tExpires), fromTS(tUsed)
 	g.AuthTime, g.CreatedAt, g.ExpiresAt, g.RevokedAt = fromTS(authTime), fromTS(gCreated), fromTS(gExpires), fromTS(gRevoked)
 	g.Scopes, g.AMR = fromList(g.Scopes), fromList(g.AMR)
-	at := now.Truncate(time.Millisecond)
-	switch {
-	case !t.UsedAt.IsZero() || !at.Before(t.ExpiresAt):
-		return store.RefreshToken{}, store.Grant{}, store.ErrNotFound
-	case !g.RevokedAt.IsZero() || !at.Before(g.ExpiresAt):
-		return store.RefreshToken{}, store.Grant{}, store.ErrRevoked
+	if err := store.RefreshTokenUsable(t, g, now); err != nil {
+		return store.RefreshToken{}, store.Grant{}, err
 	}
 	return t, g, nil
 }

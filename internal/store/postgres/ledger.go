@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/bits"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/store"
 )
 
@@ -32,8 +32,8 @@ func lockLedger(ctx context.Context, tx pgx.Tx, userID string) error {
 // OpenAccount creates a unless its user already has an account, and
 // returns the user's account. Of two concurrent calls, the second's INSERT
 // waits for the first to commit and then does nothing.
-func (s *Store) OpenAccount(ctx context.Context, a store.Account) (store.Account, error) {
-	var out store.Account
+func (s *Store) OpenAccount(ctx context.Context, a ledger.Account) (ledger.Account, error) {
+	var out ledger.Account
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
 			`INSERT INTO accounts (id, user_id, currency, cash, created_at) VALUES ($1, $2, $3, $4, $5)
@@ -51,24 +51,24 @@ func (s *Store) OpenAccount(ctx context.Context, a store.Account) (store.Account
 
 const accountColumns = `id, user_id, currency, cash, created_at`
 
-func scanAccount(row pgx.Row) (store.Account, error) {
-	var a store.Account
+func scanAccount(row pgx.Row) (ledger.Account, error) {
+	var a ledger.Account
 	var created pgtype.Timestamptz
 	if err := row.Scan(&a.ID, &a.UserID, &a.Currency, &a.Cash, &created); err != nil {
-		return store.Account{}, err
+		return ledger.Account{}, err
 	}
 	a.CreatedAt = fromTS(created)
 	return a, nil
 }
 
 // Accounts lists the user's accounts, oldest first.
-func (s *Store) Accounts(ctx context.Context, userID string) ([]store.Account, error) {
+func (s *Store) Accounts(ctx context.Context, userID string) ([]ledger.Account, error) {
 	rows, err := s.pool.Query(ctx,
 		`SELECT `+accountColumns+` FROM accounts WHERE user_id = $1 ORDER BY created_at, id COLLATE "C"`, userID)
 	if err != nil {
 		return nil, dbErr("accounts", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Account, error) { return scanAccount(row) })
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ledger.Account, error) { return scanAccount(row) })
 	if len(out) == 0 {
 		out = nil
 	}
@@ -76,7 +76,7 @@ func (s *Store) Accounts(ctx context.Context, userID string) ([]store.Account, e
 }
 
 // Account returns the user's account id, or ErrNotFound.
-func (s *Store) Account(ctx context.Context, userID, id string) (store.Account, error) {
+func (s *Store) Account(ctx context.Context, userID, id string) (ledger.Account, error) {
 	a, err := scanAccount(s.pool.QueryRow(ctx,
 		`SELECT `+accountColumns+` FROM accounts WHERE id = $1 AND user_id = $2`, id, userID))
 	return a, dbErr("account", err)
@@ -84,7 +84,7 @@ func (s *Store) Account(ctx context.Context, userID, id string) (store.Account, 
 
 // Positions lists the positions of the user's account by symbol;
 // ErrNotFound if the account is not the user's.
-func (s *Store) Positions(ctx context.Context, userID, accountID string) ([]store.Position, error) {
+func (s *Store) Positions(ctx context.Context, userID, accountID string) ([]ledger.Position, error) {
 	if _, err := s.Account(ctx, userID, accountID); err != nil {
 		return nil, err
 	}
@@ -94,8 +94,8 @@ func (s *Store) Positions(ctx context.Context, userID, accountID string) ([]stor
 	if err != nil {
 		return nil, dbErr("positions", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Position, error) {
-		var p store.Position
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ledger.Position, error) {
+		var p ledger.Position
 		var updated pgtype.Timestamptz
 		err := row.Scan(&p.AccountID, &p.Symbol, &p.Quantity, &p.Cost, &updated)
 		p.UpdatedAt = fromTS(updated)
@@ -110,17 +110,17 @@ func (s *Store) Positions(ctx context.Context, userID, accountID string) ([]stor
 const orderColumns = `id, account_id, user_id, symbol, side, type, quantity, limit_price, status,
 	fill_price, idempotency_key, request_hash, created_at, updated_at, filled_at, cancelled_at`
 
-func scanOrder(row pgx.Row) (store.Order, error) {
-	var o store.Order
+func scanOrder(row pgx.Row) (ledger.Order, error) {
+	var o ledger.Order
 	var side, typ, status string
 	var key pgtype.Text
 	var created, updated, filled, cancelled pgtype.Timestamptz
 	err := row.Scan(&o.ID, &o.AccountID, &o.UserID, &o.Symbol, &side, &typ, &o.Quantity, &o.LimitPrice,
 		&status, &o.FillPrice, &key, &o.RequestHash, &created, &updated, &filled, &cancelled)
 	if err != nil {
-		return store.Order{}, err
+		return ledger.Order{}, err
 	}
-	o.Side, o.Type, o.Status = store.OrderSide(side), store.OrderType(typ), store.OrderStatus(status)
+	o.Side, o.Type, o.Status = ledger.OrderSide(side), ledger.OrderType(typ), ledger.OrderStatus(status)
 	o.IdempotencyKey = key.String
 	o.CreatedAt, o.UpdatedAt, o.FilledAt, o.CancelledAt = fromTS(created), fromTS(updated), fromTS(filled), fromTS(cancelled)
 	return o, nil
@@ -136,9 +136,9 @@ func nullable(s string) any {
 }
 
 // PlaceOrder stores o and applies its fill when o is filled, in one
-// transaction; see store.LedgerStore.
-func (s *Store) PlaceOrder(ctx context.Context, o store.Order) (store.Order, error) {
-	var out store.Order
+// transaction; see ledger.Store.
+func (s *Store) PlaceOrder(ctx context.Context, o ledger.Order) (ledger.Order, error) {
+	var out ledger.Order
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockLedger(ctx, tx, o.UserID); err != nil {
 			return err
@@ -149,7 +149,7 @@ func (s *Store) PlaceOrder(ctx context.Context, o store.Order) (store.Order, err
 				o.UserID, o.IdempotencyKey))
 			if err == nil {
 				out = prev
-				return store.ErrIdempotentReplay
+				return ledger.ErrIdempotentReplay
 			}
 			if !errors.Is(err, pgx.ErrNoRows) {
 				return dbErr("place order", err)
@@ -167,7 +167,7 @@ func (s *Store) PlaceOrder(ctx context.Context, o store.Order) (store.Order, err
 		if err != nil {
 			return dbErr("place order", err)
 		}
-		if o.Status == store.OrderFilled {
+		if o.Status == ledger.OrderFilled {
 			if err := fill(ctx, tx, o.AccountID, o.Symbol, o.Side, o.Quantity, o.FillPrice, o.FilledAt); err != nil {
 				return err
 			}
@@ -179,9 +179,9 @@ func (s *Store) PlaceOrder(ctx context.Context, o store.Order) (store.Order, err
 }
 
 // ReplaceOrder changes (and perhaps fills) the user's open order o.ID; see
-// store.LedgerStore.
-func (s *Store) ReplaceOrder(ctx context.Context, o store.Order) (store.Order, error) {
-	var out store.Order
+// ledger.Store.
+func (s *Store) ReplaceOrder(ctx context.Context, o ledger.Order) (ledger.Order, error) {
+	var out ledger.Order
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockLedger(ctx, tx, o.UserID); err != nil {
 			return err
@@ -199,7 +199,7 @@ func (s *Store) ReplaceOrder(ctx context.Context, o store.Order) (store.Order, e
 		if err != nil {
 			return dbErr("replace order", err)
 		}
-		if cur.Status == store.OrderFilled {
+		if cur.Status == ledger.OrderFilled {
 			if err := fill(ctx, tx, cur.AccountID, cur.Symbol, cur.Side, cur.Quantity, cur.FillPrice, cur.FilledAt); err != nil {
 				return err
 			}
@@ -211,8 +211,8 @@ func (s *Store) ReplaceOrder(ctx context.Context, o store.Order) (store.Order, e
 }
 
 // CancelOrder cancels the user's open order id at now.
-func (s *Store) CancelOrder(ctx context.Context, userID, id string, now time.Time) (store.Order, error) {
-	var out store.Order
+func (s *Store) CancelOrder(ctx context.Context, userID, id string, now time.Time) (ledger.Order, error) {
+	var out ledger.Order
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockLedger(ctx, tx, userID); err != nil {
 			return err
@@ -239,18 +239,18 @@ func whyNotOpen(ctx context.Context, tx pgx.Tx, userID, id string) error {
 	if err != nil {
 		return dbErr("order", err)
 	}
-	return store.ErrOrderNotOpen
+	return ledger.ErrOrderNotOpen
 }
 
 // Order returns the user's order id.
-func (s *Store) Order(ctx context.Context, userID, id string) (store.Order, error) {
+func (s *Store) Order(ctx context.Context, userID, id string) (ledger.Order, error) {
 	o, err := scanOrder(s.pool.QueryRow(ctx,
 		`SELECT `+orderColumns+` FROM orders WHERE id = $1 AND user_id = $2`, id, userID))
 	return o, dbErr("order", err)
 }
 
 // Orders lists the orders of the user's account, newest first.
-func (s *Store) Orders(ctx context.Context, userID, accountID string, status store.OrderStatus, limit int) ([]store.Order, error) {
+func (s *Store) Orders(ctx context.Context, userID, accountID string, status ledger.OrderStatus, limit int) ([]ledger.Order, error) {
 	if _, err := s.Account(ctx, userID, accountID); err != nil {
 		return nil, err
 	}
@@ -262,7 +262,7 @@ func (s *Store) Orders(ctx context.Context, userID, accountID string, status sto
 	if err != nil {
 		return nil, dbErr("orders", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Order, error) { return scanOrder(row) })
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ledger.Order, error) { return scanOrder(row) })
 	if len(out) == 0 {
 		out = nil
 	}
@@ -270,17 +270,17 @@ func (s *Store) Orders(ctx context.Context, userID, accountID string, status sto
 }
 
 // Withdraw takes w.Amount from the account's cash and records w.
-func (s *Store) Withdraw(ctx context.Context, w store.Withdrawal) (store.Withdrawal, error) {
+func (s *Store) Withdraw(ctx context.Context, w ledger.Withdrawal) (ledger.Withdrawal, error) {
 	if w.Amount <= 0 {
-		return store.Withdrawal{}, fmt.Errorf("postgres: withdraw: amount %d is not positive", w.Amount)
+		return ledger.Withdrawal{}, fmt.Errorf("postgres: withdraw: amount %d is not positive", w.Amount)
 	}
-	var out store.Withdrawal
+	var out ledger.Withdrawal
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockLedger(ctx, tx, w.UserID); err != nil {
 			return err
 		}
 		if w.IdempotencyKey != "" {
-			var prev store.Withdrawal
+			var prev ledger.Withdrawal
 			var key pgtype.Text
 			var created pgtype.Timestamptz
 			err := tx.QueryRow(ctx,
@@ -291,7 +291,7 @@ func (s *Store) Withdraw(ctx context.Context, w store.Withdrawal) (store.Withdra
 			if err == nil {
 				prev.IdempotencyKey, prev.CreatedAt = key.String, fromTS(created)
 				out = prev
-				return store.ErrIdempotentReplay
+				return ledger.ErrIdempotentReplay
 			}
 			if !errors.Is(err, pgx.ErrNoRows) {
 				return dbErr("withdraw", err)
@@ -317,8 +317,8 @@ func (s *Store) Withdraw(ctx context.Context, w store.Withdrawal) (store.Withdra
 }
 
 // Profile returns the user's profile, empty if never saved.
-func (s *Store) Profile(ctx context.Context, userID string) (store.Profile, error) {
-	p := store.Profile{UserID: userID}
+func (s *Store) Profile(ctx context.Context, userID string) (ledger.Profile, error) {
+	p := ledger.Profile{UserID: userID}
 	var updated pgtype.Timestamptz
 	err := s.pool.QueryRow(ctx,
 		`SELECT display_name, phone, updated_at FROM profiles WHERE user_id = $1`, userID).
@@ -327,7 +327,7 @@ func (s *Store) Profile(ctx context.Context, userID string) (store.Profile, erro
 		return p, nil
 	}
 	if err != nil {
-		return store.Profile{}, dbErr("profile", err)
+		return ledger.Profile{}, dbErr("profile", err)
 	}
 	p.UpdatedAt = fromTS(updated)
 	return p, nil
@@ -335,7 +335,7 @@ func (s *Store) Profile(ctx context.Context, userID string) (store.Profile, erro
 
 // SaveProfile replaces the user's profile; ErrNotFound if there is no such
 // user.
-func (s *Store) SaveProfile(ctx context.Context, p store.Profile) error {
+func (s *Store) SaveProfile(ctx context.Context, p ledger.Profile) error {
 	tag, err := s.pool.Exec(ctx,
 		`INSERT INTO profiles (user_id, display_name, phone, updated_at)
 		 SELECT id, $1::text, $2::text, $3::timestamptz FROM users WHERE id = $4
@@ -357,13 +357,13 @@ func ownsAccount(ctx context.Context, tx pgx.Tx, userID, accountID string) error
 // account: a buy pays and adds the shares at that cost, a sell delivers the
 // shares and is paid. The caller holds the ledger lock of the account's
 // user, and its transaction rolls back on any error.
-func fill(ctx context.Context, tx pgx.Tx, accountID, symbol string, side store.OrderSide, quantity, price int64, at time.Time) error {
-	amount, err := notional(quantity, price)
+func fill(ctx context.Context, tx pgx.Tx, accountID, symbol string, side ledger.OrderSide, quantity, price int64, at time.Time) error {
+	amount, err := ledger.Notional(quantity, price)
 	if err != nil {
 		return err
 	}
 	switch side {
-	case store.Buy:
+	case ledger.Buy:
 		if err := debit(ctx, tx, accountID, amount); err != nil {
 			return err
 		}
@@ -373,23 +373,26 @@ func fill(ctx context.Context, tx pgx.Tx, accountID, symbol string, side store.O
 			     cost = p.cost + excluded.cost, updated_at = excluded.updated_at`,
 			accountID, symbol, quantity, amount, ts(at))
 		return dbErr("fill: add shares", err)
-	case store.Sell:
+	case ledger.Sell:
 		var held, cost int64
 		err := tx.QueryRow(ctx,
 			`SELECT quantity, cost FROM positions WHERE account_id = $1 AND symbol = $2`,
 			accountID, symbol).Scan(&held, &cost)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && held < quantity) {
-			return store.ErrInsufficientShares
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ledger.ErrInsufficientShares
 		}
 		if err != nil {
 			return dbErr("fill: read shares", err)
 		}
-		// The sold shares take their proportional part of the cost basis.
+		sale, err := ledger.SellFrom(held, cost, quantity)
+		if err != nil {
+			return err
+		}
 		// The conditions on quantity make the statement a no-op if the row
 		// changed since it was read (the ledger lock prevents that; the
 		// statement does not rely on it).
 		var tag pgconn.CommandTag
-		if held == quantity {
+		if sale.Remaining == 0 {
 			tag, err = tx.Exec(ctx,
 				`DELETE FROM positions WHERE account_id = $1 AND symbol = $2 AND quantity = $3`,
 				accountID, symbol, held)
@@ -397,11 +400,11 @@ func fill(ctx context.Context, tx pgx.Tx, accountID, symbol string, side store.O
 			tag, err = tx.Exec(ctx,
 				`UPDATE positions SET quantity = $1, cost = $2, updated_at = $3
 				  WHERE account_id = $4 AND symbol = $5 AND quantity = $6`,
-				held-quantity, cost-mulDiv(cost, quantity, held), ts(at), accountID, symbol, held)
+				sale.Remaining, sale.RemainingCost, ts(at), accountID, symbol, held)
 		}
 		if err := mustAffect("fill: remove shares", tag, err); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return store.ErrInsufficientShares
+				return ledger.ErrInsufficientShares
 			}
 			return err
 		}
@@ -417,29 +420,9 @@ func debit(ctx context.Context, tx pgx.Tx, accountID string, amount int64) error
 		`UPDATE accounts SET cash = cash - $1 WHERE id = $2 AND cash >= $1`, amount, accountID)
 	if err := mustAffect("debit", tag, err); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return store.ErrInsufficientFunds
+			return ledger.ErrInsufficientFunds
 		}
 		return err
 	}
 	return nil
-}
-
-// notional is quantity x price in cents, refusing overflow.
-func notional(quantity, price int64) (int64, error) {
-	if quantity <= 0 || price <= 0 {
-		return 0, fmt.Errorf("postgres: fill of %d shares at %d cents", quantity, price)
-	}
-	hi, lo := bits.Mul64(uint64(quantity), uint64(price))
-	if hi != 0 || lo > 1<<62 {
-		return 0, fmt.Errorf("postgres: fill of %d shares at %d cents overflows", quantity, price)
-	}
-	return int64(lo), nil
-}
-
-// mulDiv returns a*b/c rounded down, for 0 <= a, 0 < b <= c, without
-// overflowing the product.
-func mulDiv(a, b, c int64) int64 {
-	hi, lo := bits.Mul64(uint64(a), uint64(b))
-	q, _ := bits.Div64(hi, lo, uint64(c))
-	return int64(q)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ariesexchange/aries/internal/ledger/ledgertest"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/store/postgres/pgtest"
 	"github.com/ariesexchange/aries/internal/store/storetest"
@@ -34,6 +35,16 @@ func TestConformance(t *testing.T) {
 	dsn := pgtest.Schema(t, pgtest.Database(t))
 	open(t, dsn) // migrates
 	storetest.Run(t, func(t *testing.T) store.Store {
+		s := open(t, dsn)
+		truncate(t, s)
+		return s
+	})
+}
+
+func TestLedgerConformance(t *testing.T) {
+	dsn := pgtest.Schema(t, pgtest.Database(t))
+	open(t, dsn) // migrates
+	ledgertest.Run(t, func(t *testing.T) ledgertest.Backend {
 		s := open(t, dsn)
 		truncate(t, s)
 		return s

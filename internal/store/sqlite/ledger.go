@@ -5,9 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/bits"
 	"time"
 
+	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/store"
 )
 
@@ -19,8 +19,8 @@ import (
 
 // OpenAccount creates a unless its user already has an account, and
 // returns the user's account.
-func (s *Store) OpenAccount(ctx context.Context, a store.Account) (store.Account, error) {
-	var out store.Account
+func (s *Store) OpenAccount(ctx context.Context, a ledger.Account) (ledger.Account, error) {
+	var out ledger.Account
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO accounts (id, user_id, currency, cash, created_at) VALUES (?, ?, ?, ?, ?)
@@ -38,25 +38,25 @@ func (s *Store) OpenAccount(ctx context.Context, a store.Account) (store.Account
 
 const accountColumns = `id, user_id, currency, cash, created_at`
 
-func scanAccount(row scanner) (store.Account, error) {
-	var a store.Account
+func scanAccount(row scanner) (ledger.Account, error) {
+	var a ledger.Account
 	var created sql.NullInt64
 	if err := row.Scan(&a.ID, &a.UserID, &a.Currency, &a.Cash, &created); err != nil {
-		return store.Account{}, err
+		return ledger.Account{}, err
 	}
 	a.CreatedAt = fromMS(created)
 	return a, nil
 }
 
 // Accounts lists the user's accounts, oldest first.
-func (s *Store) Accounts(ctx context.Context, userID string) ([]store.Account, error) {
+func (s *Store) Accounts(ctx context.Context, userID string) ([]ledger.Account, error) {
 	rows, err := s.db.QueryContext(ctx,
 		`SELECT `+accountColumns+` FROM accounts WHERE user_id = ? ORDER BY created_at, id`, userID)
 	if err != nil {
 		return nil, dbErr("accounts", err)
 	}
 	defer rows.Close()
-	var out []store.Account
+	var out []ledger.Account
 	for rows.Next() {
 		a, err := scanAccount(rows)
 		if err != nil {
@@ -68,7 +68,7 @@ func (s *Store) Accounts(ctx context.Context, userID string) ([]store.Account, e
 }
 
 // Account returns the user's account id, or ErrNotFound.
-func (s *Store) Account(ctx context.Context, userID, id string) (store.Account, error) {
+func (s *Store) Account(ctx context.Context, userID, id string) (ledger.Account, error) {
 	a, err := scanAccount(s.db.QueryRowContext(ctx,
 		`SELECT `+accountColumns+` FROM accounts WHERE id = ? AND user_id = ?`, id, userID))
 	return a, dbErr("account", err)
@@ -76,7 +76,7 @@ func (s *Store) Account(ctx context.Context, userID, id string) (store.Account, 
 
 // Positions lists the positions of the user's account by symbol;
 // ErrNotFound if the account is not the user's.
-func (s *Store) Positions(ctx context.Context, userID, accountID string) ([]store.Position, error) {
+func (s *Store) Positions(ctx context.Context, userID, accountID string) ([]ledger.Position, error) {
 	if _, err := s.Account(ctx, userID, accountID); err != nil {
 		return nil, err
 	}
@@ -87,9 +87,9 @@ func (s *Store) Positions(ctx context.Context, userID, accountID string) ([]stor
 		return nil, dbErr("positions", err)
 	}
 	defer rows.Close()
-	var out []store.Position
+	var out []ledger.Position
 	for rows.Next() {
-		var p store.Position
+		var p ledger.Position
 		var updated sql.NullInt64
 		if err := rows.Scan(&p.AccountID, &p.Symbol, &p.Quantity, &p.Cost, &updated); err != nil {
 			return nil, dbErr("positions", err)
@@ -103,17 +103,17 @@ func (s *Store) Positions(ctx context.Context, userID, accountID string) ([]stor
 const orderColumns = `id, account_id, user_id, symbol, side, type, quantity, limit_price, status,
 	fill_price, idempotency_key, request_hash, created_at, updated_at, filled_at, cancelled_at`
 
-func scanOrder(row scanner) (store.Order, error) {
-	var o store.Order
+func scanOrder(row scanner) (ledger.Order, error) {
+	var o ledger.Order
 	var side, typ, status string
 	var key sql.NullString
 	var created, updated, filled, cancelled sql.NullInt64
 	err := row.Scan(&o.ID, &o.AccountID, &o.UserID, &o.Symbol, &side, &typ, &o.Quantity, &o.LimitPrice,
 		&status, &o.FillPrice, &key, &o.RequestHash, &created, &updated, &filled, &cancelled)
 	if err != nil {
-		return store.Order{}, err
+		return ledger.Order{}, err
 	}
-	o.Side, o.Type, o.Status = store.OrderSide(side), store.OrderType(typ), store.OrderStatus(status)
+	o.Side, o.Type, o.Status = ledger.OrderSide(side), ledger.OrderType(typ), ledger.OrderStatus(status)
 	o.IdempotencyKey = key.String
 	o.CreatedAt, o.UpdatedAt, o.FilledAt, o.CancelledAt = fromMS(created), fromMS(updated), fromMS(filled), fromMS(cancelled)
 	return o, nil
@@ -129,9 +129,9 @@ func nullable(s string) any {
 }
 
 // PlaceOrder stores o and applies its fill when o is filled, in one
-// transaction; see store.LedgerStore.
-func (s *Store) PlaceOrder(ctx context.Context, o store.Order) (store.Order, error) {
-	var out store.Order
+// transaction; see ledger.Store.
+func (s *Store) PlaceOrder(ctx context.Context, o ledger.Order) (ledger.Order, error) {
+	var out ledger.Order
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if o.IdempotencyKey != "" {
 			prev, err := scanOrder(tx.QueryRowContext(ctx,
@@ -139,7 +139,7 @@ func (s *Store) PlaceOrder(ctx context.Context, o store.Order) (store.Order, err
 				o.UserID, o.IdempotencyKey))
 			if err == nil {
 				out = prev
-				return store.ErrIdempotentReplay
+				return ledger.ErrIdempotentReplay
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return dbErr("place order", err)
@@ -156,7 +156,7 @@ func (s *Store) PlaceOrder(ctx context.Context, o store.Order) (store.Order, err
 		if err != nil {
 			return dbErr("place order", err)
 		}
-		if o.Status == store.OrderFilled {
+		if o.Status == ledger.OrderFilled {
 			if err := fill(ctx, tx, o.AccountID, o.Symbol, o.Side, o.Quantity, o.FillPrice, o.FilledAt); err != nil {
 				return err
 			}
@@ -168,9 +168,9 @@ func (s *Store) PlaceOrder(ctx context.Context, o store.Order) (store.Order, err
 }
 
 // ReplaceOrder changes (and perhaps fills) the user's open order o.ID; see
-// store.LedgerStore.
-func (s *Store) ReplaceOrder(ctx context.Context, o store.Order) (store.Order, error) {
-	var out store.Order
+// ledger.Store.
+func (s *Store) ReplaceOrder(ctx context.Context, o ledger.Order) (ledger.Order, error) {
+	var out ledger.Order
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		cur, err := scanOrder(tx.QueryRowContext(ctx,
 			`UPDATE orders SET quantity = ?, limit_price = ?, status = ?, fill_price = ?,
@@ -185,7 +185,7 @@ func (s *Store) ReplaceOrder(ctx context.Context, o store.Order) (store.Order, e
 		if err != nil {
 			return dbErr("replace order", err)
 		}
-		if cur.Status == store.OrderFilled {
+		if cur.Status == ledger.OrderFilled {
 			if err := fill(ctx, tx, cur.AccountID, cur.Symbol, cur.Side, cur.Quantity, cur.FillPrice, cur.FilledAt); err != nil {
 				return err
 			}
@@ -197,8 +197,8 @@ func (s *Store) ReplaceOrder(ctx context.Context, o store.Order) (store.Order, e
 }
 
 // CancelOrder cancels the user's open order id at now.
-func (s *Store) CancelOrder(ctx context.Context, userID, id string, now time.Time) (store.Order, error) {
-	var out store.Order
+func (s *Store) CancelOrder(ctx context.Context, userID, id string, now time.Time) (ledger.Order, error) {
+	var out ledger.Order
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		o, err := scanOrder(tx.QueryRowContext(ctx,
 			`UPDATE orders SET status = 'cancelled', updated_at = ?, cancelled_at = ?
@@ -222,18 +222,18 @@ func whyNotOpen(ctx context.Context, tx *sql.Tx, userID, id string) error {
 	if err != nil {
 		return dbErr("order", err)
 	}
-	return store.ErrOrderNotOpen
+	return ledger.ErrOrderNotOpen
 }
 
 // Order returns the user's order id.
-func (s *Store) Order(ctx context.Context, userID, id string) (store.Order, error) {
+func (s *Store) Order(ctx context.Context, userID, id string) (ledger.Order, error) {
 	o, err := scanOrder(s.db.QueryRowContext(ctx,
 		`SELECT `+orderColumns+` FROM orders WHERE id = ? AND user_id = ?`, id, userID))
 	return o, dbErr("order", err)
 }
 
 // Orders lists the orders of the user's account, newest first.
-func (s *Store) Orders(ctx context.Context, userID, accountID string, status store.OrderStatus, limit int) ([]store.Order, error) {
+func (s *Store) Orders(ctx context.Context, userID, accountID string, status ledger.OrderStatus, limit int) ([]ledger.Order, error) {
 	if _, err := s.Account(ctx, userID, accountID); err != nil {
 		return nil, err
 	}
@@ -246,7 +246,7 @@ func (s *Store) Orders(ctx context.Context, userID, accountID string, status sto
 		return nil, dbErr("orders", err)
 	}
 	defer rows.Close()
-	var out []store.Order
+	var out []ledger.Order
 	for rows.Next() {
 		o, err := scanOrder(rows)
 		if err != nil {
@@ -258,14 +258,14 @@ func (s *Store) Orders(ctx context.Context, userID, accountID string, status sto
 }
 
 // Withdraw takes w.Amount from the account's cash and records w.
-func (s *Store) Withdraw(ctx context.Context, w store.Withdrawal) (store.Withdrawal, error) {
+func (s *Store) Withdraw(ctx context.Context, w ledger.Withdrawal) (ledger.Withdrawal, error) {
 	if w.Amount <= 0 {
-		return store.Withdrawal{}, fmt.Errorf("sqlite: withdraw: amount %d is not positive", w.Amount)
+		return ledger.Withdrawal{}, fmt.Errorf("sqlite: withdraw: amount %d is not positive", w.Amount)
 	}
-	var out store.Withdrawal
+	var out ledger.Withdrawal
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if w.IdempotencyKey != "" {
-			var prev store.Withdrawal
+			var prev ledger.Withdrawal
 			var key sql.NullString
 			var created sql.NullInt64
 			err := tx.QueryRowContext(ctx,
@@ -276,7 +276,7 @@ func (s *Store) Withdraw(ctx context.Context, w store.Withdrawal) (store.Withdra
 			if err == nil {
 				prev.IdempotencyKey, prev.CreatedAt = key.String, fromMS(created)
 				out = prev
-				return store.ErrIdempotentReplay
+				return ledger.ErrIdempotentReplay
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return dbErr("withdraw", err)
@@ -302,8 +302,8 @@ func (s *Store) Withdraw(ctx context.Context, w store.Withdrawal) (store.Withdra
 }
 
 // Profile returns the user's profile, empty if never saved.
-func (s *Store) Profile(ctx context.Context, userID string) (store.Profile, error) {
-	p := store.Profile{UserID: userID}
+func (s *Store) Profile(ctx context.Context, userID string) (ledger.Profile, error) {
+	p := ledger.Profile{UserID: userID}
 	var updated sql.NullInt64
 	err := s.db.QueryRowContext(ctx,
 		`SELECT display_name, phone, updated_at FROM profiles WHERE user_id = ?`, userID).
@@ -312,7 +312,7 @@ func (s *Store) Profile(ctx context.Context, userID string) (store.Profile, erro
 		return p, nil
 	}
 	if err != nil {
-		return store.Profile{}, dbErr("profile", err)
+		return ledger.Profile{}, dbErr("profile", err)
 	}
 	p.UpdatedAt = fromMS(updated)
 	return p, nil
@@ -320,7 +320,7 @@ func (s *Store) Profile(ctx context.Context, userID string) (store.Profile, erro
 
 // SaveProfile replaces the user's profile; ErrNotFound if there is no such
 // user.
-func (s *Store) SaveProfile(ctx context.Context, p store.Profile) error {
+func (s *Store) SaveProfile(ctx context.Context, p ledger.Profile) error {
 	_, err := s.exec(ctx,
 		`INSERT INTO profiles (user_id, display_name, phone, updated_at)
 		 SELECT id, ?, ?, ? FROM users WHERE id = ?
@@ -346,13 +346,13 @@ func ownsAccount(ctx context.Context, tx *sql.Tx, userID, accountID string) erro
 // fill applies a fill of quantity shares at price cents each to the
 // account: a buy pays and adds the shares at that cost, a sell delivers the
 // shares and is paid. The caller's transaction rolls back on any error.
-func fill(ctx context.Context, tx *sql.Tx, accountID, symbol string, side store.OrderSide, quantity, price int64, at time.Time) error {
-	amount, err := notional(quantity, price)
+func fill(ctx context.Context, tx *sql.Tx, accountID, symbol string, side ledger.OrderSide, quantity, price int64, at time.Time) error {
+	amount, err := ledger.Notional(quantity, price)
 	if err != nil {
 		return err
 	}
 	switch side {
-	case store.Buy:
+	case ledger.Buy:
 		if err := debit(ctx, tx, accountID, amount); err != nil {
 			return err
 		}
@@ -362,23 +362,26 @@ func fill(ctx context.Context, tx *sql.Tx, accountID, symbol string, side store.
 			     cost = cost + excluded.cost, updated_at = excluded.updated_at`,
 			accountID, symbol, quantity, amount, ms(at))
 		return dbErr("fill: add shares", err)
-	case store.Sell:
+	case ledger.Sell:
 		var held, cost int64
 		err := tx.QueryRowContext(ctx,
 			`SELECT quantity, cost FROM positions WHERE account_id = ? AND symbol = ?`,
 			accountID, symbol).Scan(&held, &cost)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && held < quantity) {
-			return store.ErrInsufficientShares
+		if errors.Is(err, sql.ErrNoRows) {
+			return ledger.ErrInsufficientShares
 		}
 		if err != nil {
 			return dbErr("fill: read shares", err)
 		}
-		// The sold shares take their proportional part of the cost basis.
+		sale, err := ledger.SellFrom(held, cost, quantity)
+		if err != nil {
+			return err
+		}
 		// The conditions on quantity make the UPDATE a no-op if the row
 		// changed since it was read (not possible under SQLite's single
 		// writer, but the statement does not rely on that).
 		var res sql.Result
-		if held == quantity {
+		if sale.Remaining == 0 {
 			res, err = tx.ExecContext(ctx,
 				`DELETE FROM positions WHERE account_id = ? AND symbol = ? AND quantity = ?`,
 				accountID, symbol, held)
@@ -386,11 +389,11 @@ func fill(ctx context.Context, tx *sql.Tx, accountID, symbol string, side store.
 			res, err = tx.ExecContext(ctx,
 				`UPDATE positions SET quantity = ?, cost = ?, updated_at = ?
 				  WHERE account_id = ? AND symbol = ? AND quantity = ?`,
-				held-quantity, cost-mulDiv(cost, quantity, held), ms(at), accountID, symbol, held)
+				sale.Remaining, sale.RemainingCost, ms(at), accountID, symbol, held)
 		}
 		if err := mustAffect("fill: remove shares", res, err); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return store.ErrInsufficientShares
+				return ledger.ErrInsufficientShares
 			}
 			return err
 		}
@@ -406,29 +409,9 @@ func debit(ctx context.Context, tx *sql.Tx, accountID string, amount int64) erro
 		`UPDATE accounts SET cash = cash - ? WHERE id = ? AND cash >= ?`, amount, accountID, amount)
 	if err := mustAffect("debit", res, err); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return store.ErrInsufficientFunds
+			return ledger.ErrInsufficientFunds
 		}
 		return err
 	}
 	return nil
-}
-
-// notional is quantity x price in cents, refusing overflow.
-func notional(quantity, price int64) (int64, error) {
-	if quantity <= 0 || price <= 0 {
-		return 0, fmt.Errorf("sqlite: fill of %d shares at %d cents", quantity, price)
-	}
-	hi, lo := bits.Mul64(uint64(quantity), uint64(price))
-	if hi != 0 || lo > 1<<62 {
-		return 0, fmt.Errorf("sqlite: fill of %d shares at %d cents overflows", quantity, price)
-	}
-	return int64(lo), nil
-}
-
-// mulDiv returns a*b/c rounded down, for 0 <= a, 0 < b <= c, without
-// overflowing the product.
-func mulDiv(a, b, c int64) int64 {
-	hi, lo := bits.Mul64(uint64(a), uint64(b))
-	q, _ := bits.Div64(hi, lo, uint64(c))
-	return int64(q)
 }

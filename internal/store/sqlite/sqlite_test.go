@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ariesexchange/aries/internal/ledger/ledgertest"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/store/storetest"
 )
@@ -28,6 +29,12 @@ func open(t testing.TB, path string) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "aries.db"))
+	})
+}
+
+func TestLedgerConformance(t *testing.T) {
+	ledgertest.Run(t, func(t *testing.T) ledgertest.Backend {
 		return open(t, filepath.Join(t.TempDir(), "aries.db"))
 	})
 }

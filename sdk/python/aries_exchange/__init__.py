@@ -12,12 +12,17 @@ fresh, and calls the sandbox trading API for them::
 Standard library only. See README.md beside this package.
 """
 
+import logging
+
 from ._version import __version__
 from .client import DEFAULT_API_URL, DEFAULT_AUTH_URL, AriesClient
 from .errors import AriesAPIError, AriesConnectionError, AriesError, Headers
 from .models import Account, Balances, Order, Position, Profile, User, Withdrawal
 from .oauth2 import SignInResult, code_challenge_s256, generate_code_verifier, generate_state
 from .tokens import FileTokenStore, Token
+
+# A library logs, the application decides where to (the logging HOWTO).
+logging.getLogger("aries_exchange").addHandler(logging.NullHandler())
 
 __all__ = [
     "__version__",

@@ -40,7 +40,8 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
     # urllib would follow a redirect with the Authorization header still
     # set, to any host: an API answer never redirects, so a 3xx is returned
     # as it is instead.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> None:
         return None
 
 

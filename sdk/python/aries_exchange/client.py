@@ -210,7 +210,7 @@ class AriesClient:
             # (the token was revoked or expired early) it is safe to send.
             if answer.status == 401 and not renewed and self._tokens.invalidate(access_token):
                 renewed = True
-                log.debug("aries_exchange: %s %s: 401, renewing the access token", method, path)
+                log.debug("%s %s: 401, renewing the access token", method, path)
                 continue
             if answer.status != 429 or not retryable or retried >= self.max_retries:
                 raise error
@@ -219,7 +219,7 @@ class AriesClient:
                 wait = float(min(2 ** retried, 32))
             if waited + wait > self.max_retry_wait:
                 raise error
-            log.info("aries_exchange: %s %s: rate limited, retrying in %.1f s", method, path, wait)
+            log.info("%s %s: rate limited, retrying in %.1f s", method, path, wait)
             self._sleep(wait)
             waited += wait
             retried += 1

@@ -15,9 +15,14 @@ from __future__ import annotations
 import json
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Any, Iterable, Iterator, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Tuple, cast
 
 __all__ = ["AriesError", "AriesAPIError", "AriesConnectionError", "Headers"]
+
+
+def json_object(value: object) -> Optional[Dict[str, Any]]:
+    """A decoded JSON value as an object, or None when it is not one."""
+    return cast(Dict[str, Any], value) if isinstance(value, dict) else None
 
 
 class Headers(Mapping[str, str]):
@@ -140,10 +145,10 @@ class AriesAPIError(AriesError):
         error: Optional[str] = None
         message = ""
         try:
-            decoded = json.loads(body.decode("utf-8")) if body else None
+            decoded = json_object(json.loads(body.decode("utf-8"))) if body else None
         except (UnicodeDecodeError, ValueError):
             decoded = None
-        if isinstance(decoded, dict):
+        if decoded is not None:
             if isinstance(decoded.get("error"), str):
                 error = decoded["error"]
             for key in ("error_description", "message"):
@@ -197,7 +202,7 @@ def _bearer_challenge(challenge: str) -> dict[str, str]:
         i = eq + 1
         if i < n and params[i] == '"':
             i += 1
-            value = []
+            value: list[str] = []
             while i < n and params[i] != '"':
                 if params[i] == "\\" and i + 1 < n:
                     i += 1

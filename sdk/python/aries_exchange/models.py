@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, Optional, Union
 
-from .errors import AriesError
+from .errors import AriesError, json_object
 
 __all__ = ["User", "Profile", "Account", "Balances", "Position", "Order", "Withdrawal", "Money"]
 
@@ -106,9 +106,10 @@ def _int(data: Mapping[str, Any], key: str) -> int:
 
 
 def _object(data: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(data, dict):
+    obj = json_object(data)
+    if obj is None:
         raise AriesError("expected %s as a JSON object, got %r" % (what, type(data).__name__))
-    return data
+    return obj
 
 
 def _raw() -> Any:

@@ -11,7 +11,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Optional, Union
 
-from .errors import AriesAPIError, AriesError
+from .errors import AriesAPIError, AriesError, json_object
 from .tokens import Token, _redact
 
 if TYPE_CHECKING:
@@ -232,8 +232,8 @@ class OAuth2:
         try:
             answer = self._c._anonymous("POST", FIRST_PARTY_AUTHORIZE_PATH, json_body=body)
         except AriesAPIError as e:
-            challenge = e.json() if e.status_code == 403 else None
-            if (isinstance(challenge, dict) and challenge.get("mfa_required") is True
+            challenge = json_object(e.json()) if e.status_code == 403 else None
+            if (challenge is not None and challenge.get("mfa_required") is True
                     and isinstance(challenge.get("session_token"), str) and challenge["session_token"]):
                 expires_in = challenge.get("expires_in")
                 return SignInResult(mfa_required=True, session_token=challenge["session_token"],
@@ -257,6 +257,8 @@ class OAuth2:
 
 
 def _authorized(answer: object) -> SignInResult:
-    if not isinstance(answer, dict) or not isinstance(answer.get("authorization_code"), str) or not answer["authorization_code"]:
+    obj = json_object(answer)
+    code = obj.get("authorization_code") if obj is not None else None
+    if not isinstance(code, str) or not code:
         raise AriesError("Aries answered without an authorization_code")
-    return SignInResult(authorization_code=answer["authorization_code"])
+    return SignInResult(authorization_code=code)

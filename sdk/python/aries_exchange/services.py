@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import secrets
 import urllib.parse
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, cast
 
-from .errors import AriesError
+from .errors import AriesError, json_object
 from .models import Account, Balances, Money, Order, Position, Profile, User, Withdrawal, money_string
 
 if TYPE_CHECKING:
@@ -24,10 +24,12 @@ def _segment(value: str, what: str) -> str:
     return urllib.parse.quote(value, safe="")
 
 
-def _items(answer: object, key: str) -> list:
-    if not isinstance(answer, dict) or not isinstance(answer.get(key), list):
+def _items(answer: object, key: str) -> List[Any]:
+    obj = json_object(answer)
+    items = obj.get(key) if obj is not None else None
+    if not isinstance(items, list):
         raise AriesError("expected a JSON object with a %r list" % key)
-    return answer[key]
+    return cast(List[Any], items)
 
 
 def _idempotency_key(key: Optional[str]) -> str:
@@ -56,7 +58,7 @@ class Users:
     def update_profile(self, *, display_name: Optional[str] = None, phone: Optional[str] = None) -> Profile:
         """Changes the fields given (``PATCH /v1/users/me``); ``""`` clears
         one. ``phone`` is E.164, such as ``"+14155550123"``."""
-        patch = {}
+        patch: Dict[str, str] = {}
         if display_name is not None:
             patch["display_name"] = display_name
         if phone is not None:
@@ -136,7 +138,7 @@ class Orders:
         """
         if isinstance(quantity, bool) or not isinstance(quantity, int):
             raise TypeError("quantity must be a whole number of shares")
-        body: dict = {"symbol": symbol, "side": side, "quantity": quantity,
+        body: Dict[str, Any] = {"symbol": symbol, "side": side, "quantity": quantity,
                       "type": order_type or ("limit" if limit_price is not None else "market")}
         if limit_price is not None:
             body["limit_price"] = money_string(limit_price, "limit_price")
@@ -153,7 +155,7 @@ class Orders:
         at once. A filled or cancelled order is ``409 order_not_open``."""
         if not order_id:
             raise ValueError("order_id is required")
-        body: dict = {"order_id": order_id}
+        body: Dict[str, Any] = {"order_id": order_id}
         if quantity is not None:
             body["quantity"] = quantity
         if limit_price is not None:
@@ -174,7 +176,7 @@ class Orders:
         scope ``read``): only those with ``status`` (``open``, ``filled``
         or ``cancelled``) when given, at most ``limit`` (1 to 500, default
         100)."""
-        query = {}
+        query: Dict[str, str] = {}
         if status:
             query["status"] = status
         if limit is not None:

@@ -9,9 +9,9 @@ import os
 import tempfile
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, List, Mapping, Optional
+from typing import Any, Callable, List, Mapping, Optional, Tuple
 
-from .errors import AriesAPIError, AriesConnectionError, AriesError
+from .errors import AriesAPIError, AriesConnectionError, AriesError, json_object
 
 __all__ = ["Token", "FileTokenStore", "TokenCallback"]
 
@@ -86,9 +86,10 @@ class Token:
         )
 
     @classmethod
-    def from_response(cls, data: Any, now: float) -> "Token":
+    def from_response(cls, answer: Any, now: float) -> "Token":
         """Reads a token endpoint answer received at unix time ``now``."""
-        if not isinstance(data, dict) or not isinstance(data.get("access_token"), str) or not data["access_token"]:
+        data = json_object(answer)
+        if data is None or not isinstance(data.get("access_token"), str) or not data["access_token"]:
             raise AriesError("the token endpoint answered without an access_token")
         expires_in = data.get("expires_in")
         if not isinstance(expires_in, int) or isinstance(expires_in, bool) or expires_in <= 0:
@@ -152,6 +153,12 @@ def is_dead_refresh(e: AriesAPIError) -> bool:
     return e.status_code == 400 and e.error == "invalid_grant"
 
 
+def _again(e: AriesAPIError) -> AriesAPIError:
+    """A fresh copy of a refusal to raise again (re-raising one instance
+    would grow its traceback at every call)."""
+    return AriesAPIError(e.status_code, e.error, e.message, e.headers, e.body)
+
+
 class TokenManager:
     """Holds a client's token and renews it before it expires.
 
@@ -185,6 +192,9 @@ class TokenManager:
         self._as_app = False  # the token is the app's own (client credentials)
         self._stale: Optional[str] = None  # an access token the API refused
         self._dead: Optional[AriesAPIError] = None  # the refresh token was refused for good
+        # The last refresh tokens this client rotated away: an immutable
+        # tuple, replaced under the lock and read without it.
+        self._spent: Tuple[str, ...] = ()
 
     @property
     def token(self) -> Optional[Token]:
@@ -241,7 +251,7 @@ class TokenManager:
         """Gets a new token; called with the lock held."""
         if self._auto and old is not None and old.refresh_token:
             if self._dead is not None:
-                raise self._dead
+                raise _again(self._dead)
             try:
                 new = self._refresh(old.refresh_token)
             except AriesAPIError as e:
@@ -251,8 +261,7 @@ class TokenManager:
                 return self._keep(old, e)
             except AriesConnectionError as e:
                 return self._keep(old, e)
-            self._install(old, new)
-            return self._token  # type: ignore[return-value]
+            return self._install(old, new)
         if self._auto and (old is None or self._as_app) and self._app_token is not None:
             # Only a client that never held a user's token acts as the app:
             # a user's session that ends must not silently become the app's.
@@ -272,28 +281,39 @@ class TokenManager:
         # works until it expires (a 429 or an outage of the token endpoint).
         if old.access_token and old.access_token != self._stale and (
                 old.expires_at is None or self._clock() < old.expires_at):
-            log.warning("aries_exchange: refreshing the access token failed (%s); using the current one until it expires", cause)
+            log.warning("refreshing the access token failed (%s); using the current one until it expires", cause)
             return old
         raise cause
 
-    def _install(self, old: Optional[Token], new: Token) -> None:
+    def _install(self, old: Optional[Token], new: Token) -> Token:
         """Makes new the token and hands it to the callback; lock held."""
         if new.refresh_token is None and old is not None and old.refresh_token:
             # Without rotation the server sends no new refresh token: the
             # old one stays valid.
             new = replace(new, refresh_token=old.refresh_token)
+        if old is not None and old.refresh_token and old.refresh_token != new.refresh_token:
+            self._spent = (self._spent + (old.refresh_token,))[-16:]
         self._token, self._as_app, self._stale, self._dead = new, False, None, None
-        log.debug("aries_exchange: access token refreshed, expires in %s s", new.expires_in)
+        log.debug("access token refreshed, expires in %s s", new.expires_in)
         if self._on_refresh is not None:
             # Under the lock: callbacks run one at a time, in order, so a
             # store never ends up with an older token than the newest.
             self._on_refresh(new)
+        return new
 
     def refresh_manually(self, refresh_token: str, refresh: Callable[[], Token]) -> Token:
-        """Runs an explicit refresh (client.oauth2.refresh_token) in turn
-        with the automatic ones. When it spends the client's own refresh
-        token, the result becomes the client's token: the old one is dead."""
+        """Runs an explicit refresh (client.oauth2.refresh_token). A refresh
+        of the client's own refresh token takes turns with the automatic
+        ones and its result becomes the client's token; any other runs at
+        once (a backend may refresh for many users through one client)."""
+        tok = self._token
+        if (tok is None or tok.refresh_token != refresh_token) and refresh_token not in self._spent:
+            return refresh()
         with self._lock:
+            if refresh_token in self._spent:
+                # Sending it would be a replay, which revokes the sign-in.
+                raise AriesError("this refresh token was already spent by the client's own refresh; "
+                                 "client.token holds the current one")
             own = self._token is not None and self._token.refresh_token == refresh_token
             try:
                 new = refresh()

@@ -1,4 +1,12 @@
-package store
+// Package ledger is the sandbox API's paper-trading ledger, a bounded
+// context of its own beside the authorization store: accounts, positions,
+// orders, withdrawals and profiles, the Store interface both backends
+// (internal/store/sqlite, internal/store/postgres) implement, and the money
+// rules they share (money.go). Its conformance suite is ledgertest.
+//
+// The ledger's ErrNotFound is store.ErrNotFound: a missing row reads the
+// same whichever part of the database it is in.
+package ledger
 
 import (
 	"context"
@@ -6,7 +14,7 @@ import (
 	"time"
 )
 
-// The sandbox API's paper-trading ledger. Money is integer cents and
+// The ledger's invariants. Money is integer cents and
 // quantities are whole shares: no floating point anywhere, so a fill moves
 // exactly what it says. Every change of cash and positions happens in one
 // transaction whose UPDATEs carry their own conditions ("... AND cash >=
@@ -16,17 +24,17 @@ import (
 var (
 	// ErrInsufficientFunds: the account's cash does not cover the fill or
 	// withdrawal. Nothing was written.
-	ErrInsufficientFunds = errors.New("store: insufficient cash")
+	ErrInsufficientFunds = errors.New("ledger: insufficient cash")
 	// ErrInsufficientShares: the account does not hold the shares a sell
 	// would take (there is no short selling). Nothing was written.
-	ErrInsufficientShares = errors.New("store: insufficient shares")
+	ErrInsufficientShares = errors.New("ledger: insufficient shares")
 	// ErrOrderNotOpen: the order was filled or cancelled already, so it can
 	// no longer be changed or cancelled.
-	ErrOrderNotOpen = errors.New("store: order is not open")
+	ErrOrderNotOpen = errors.New("ledger: order is not open")
 	// ErrIdempotentReplay: the user already used this Idempotency-Key for
 	// the same kind of request. Nothing was written; the earlier result is
 	// returned with this error.
-	ErrIdempotentReplay = errors.New("store: idempotency key already used")
+	ErrIdempotentReplay = errors.New("ledger: idempotency key already used")
 )
 
 // Account is a user's paper-trading account.
@@ -120,10 +128,10 @@ type Profile struct {
 	UpdatedAt   time.Time // zero until first saved
 }
 
-// LedgerStore is the part of the Store that the sandbox trading API needs.
+// Store is the part of the Store that the sandbox trading API needs.
 // Every method that names an account or order also takes the user: a row
 // of another user is ErrNotFound, exactly like a row that does not exist.
-type LedgerStore interface {
+type Store interface {
 	// OpenAccount creates a, the paper account of a.UserID, unless that
 	// user already has one, and returns the user's account either way.
 	// Concurrent calls for one user create one account.
