@@ -13,9 +13,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/urfave/cli/v3"
 
+	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/ratelimit"
-	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/server"
 	"github.com/ariesexchange/aries/internal/store"
