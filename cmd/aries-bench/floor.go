@@ -25,7 +25,6 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/ariesexchange/aries/internal/secret"
-	"github.com/ariesexchange/aries/internal/server"
 )
 
 // The floor is the least an authorization server can do per request and
@@ -129,7 +128,7 @@ func runFloor(ctx context.Context, cfg floorConfig) error {
 	if err != nil {
 		return err
 	}
-	h := secret.NewHasher(master.Derive(server.PepperPurpose))
+	h := master.Hasher()
 	f := &floor{
 		db: db, spend: spend, insert: insert, writer: make(chan struct{}, 1), hasher: h, clientID: cfg.ClientID, secretHash: h.Hash(cfg.ClientSecret),
 		issuer: cfg.Issuer, key: key,

@@ -8,18 +8,22 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/store/sqlite"
 )
 
-// Stored refresh tokens are written straight into the database file while
-// no server runs: one transaction, multi-row INSERTs, synchronous=OFF for
-// this connection only. Going through Aries would mean a sign-in (argon2id,
-// ~20 ms) per family and a rotation per token: hours for a million rows.
-// The rows are what Aries itself writes (internal/store/sqlite/migrations):
-// families of familySize tokens, all but the newest already rotated, as a
-// server that has been up for a while holds them. Their hashes are random,
-// since nobody presents them; the tokens the workers use are made like any
-// other (secret.New) and hashed with the server's pepper, so the server
-// accepts them.
+// Stored refresh tokens are loaded while no server runs, in families of
+// familySize tokens, all but the newest already rotated, as a server that has
+// been up for a while holds them. Aries's database is filled through its
+// store's bulk path (sqlite.Store.ImportGrants: one transaction, many rows
+// per statement), so the rows are exactly what Aries writes; the floor's, in
+// the floor's own schema, with multi-row INSERTs. Going through Aries's
+// endpoints would mean a sign-in (argon2id, ~20 ms) per family and a
+// rotation per token: hours for a million rows. The stored tokens' hashes are
+// random, since nobody presents them; the tokens the workers use are made
+// like any other (secret.New) and hashed with the server's pepper, so the
+// server accepts them.
 const familySize = 10
 
 // seedRow is one refresh token to store: its hash, and whether it is
@@ -121,46 +125,37 @@ func openForSeeding(ctx context.Context, path string) (*sql.DB, error) {
 	return db, db.PingContext(ctx)
 }
 
-// seedAries stores the families in Aries's database at path: one grant per
-// family for userID and clientID, with scopes.
+// seedAries stores the families in Aries's database at path through the
+// store: one grant per family for userID and clientID, with scopes.
 func seedAries(ctx context.Context, path, clientID, userID string, scopes []string, fams [][]seedRow, now time.Time) error {
-	db, err := openForSeeding(ctx, path)
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	grants := newBatchInsert(ctx, tx, "grants", "id", "client_id", "user_id", "scopes", "auth_time", "amr", "created_at", "expires_at", "revoked_at")
-	tokens := newBatchInsert(ctx, tx, "refresh_tokens", "hash", "grant_id", "client_id", "created_at", "expires_at", "used_at")
-	scopeJSON := `["` + strings.Join(scopes, `","`) + `"]`
-	created, expires := now.Add(-time.Hour).UnixMilli(), now.Add(30*24*time.Hour).UnixMilli()
-	for i, fam := range fams {
-		id := fmt.Sprintf("grt_bench_%07d", i)
-		if err := grants.add(id, clientID, userID, scopeJSON, created, `["pwd"]`, created, now.Add(80*24*time.Hour).UnixMilli(), nil); err != nil {
-			return fmt.Errorf("seeding grants: %w", err)
-		}
-		for _, r := range fam {
-			var used any
-			if r.used {
-				used = created
+	defer st.Close()
+	created, expires := now.Add(-time.Hour), now.Add(30*24*time.Hour)
+	families := func(yield func(sqlite.Family) bool) {
+		for i, fam := range fams {
+			f := sqlite.Family{
+				Grant: store.Grant{ID: fmt.Sprintf("grt_bench_%07d", i), ClientID: clientID, UserID: userID, Scopes: scopes,
+					AuthTime: created, AMR: []string{"pwd"}, CreatedAt: created, ExpiresAt: now.Add(80 * 24 * time.Hour)},
+				Tokens: make([]store.RefreshToken, len(fam)),
 			}
-			if err := tokens.add(r.hash, id, clientID, created, expires, used); err != nil {
-				return fmt.Errorf("seeding refresh tokens: %w", err)
+			for j, r := range fam {
+				f.Tokens[j] = store.RefreshToken{Hash: r.hash, CreatedAt: created, ExpiresAt: expires}
+				if r.used {
+					f.Tokens[j].UsedAt = created
+				}
+			}
+			if !yield(f) {
+				return
 			}
 		}
 	}
-	// Grants first: refresh_tokens.grant_id references them.
-	if err := grants.flush(); err != nil {
-		return fmt.Errorf("seeding grants: %w", err)
-	}
-	if err := tokens.flush(); err != nil {
+	if err := st.ImportGrants(ctx, families); err != nil {
 		return fmt.Errorf("seeding refresh tokens: %w", err)
 	}
-	return tx.Commit()
+	return st.Close()
 }
 
 // seedFloor stores the same families in the floor's database at path.

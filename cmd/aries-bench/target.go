@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/ariesexchange/aries/internal/secret"
-	"github.com/ariesexchange/aries/internal/server"
 )
 
 // benchScopes are the scopes of the bench client and of every seeded grant:
@@ -77,7 +76,7 @@ func setupWorld(ctx context.Context, o options, bin, dir string, stored int, log
 		return nil, err
 	}
 	m, master := secret.NewMaster()
-	hasher := secret.NewHasher(m.Derive(server.PepperPurpose))
+	hasher := m.Hasher()
 	ariesDB, floorDB := filepath.Join(dir, "aries.db"), filepath.Join(dir, "floor.db")
 	acct, err := createAccount(ctx, bin, ariesDB, master)
 	if err != nil {
@@ -392,16 +391,4 @@ func (t *target) floorCodes(ctx context.Context, n int) ([]string, error) {
 		return nil, err
 	}
 	return codes, nil
-}
-
-// storedTokens counts the refresh tokens in the target's database.
-func (t *target) storedTokens(ctx context.Context) (int, error) {
-	db, err := openForSeeding(ctx, t.dbPath)
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	var n int
-	err = db.QueryRowContext(ctx, "SELECT count(*) FROM refresh_tokens").Scan(&n)
-	return n, err
 }

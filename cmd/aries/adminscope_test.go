@@ -14,7 +14,8 @@ import (
 // with the admin scope hidden inside one value ("read admin", "admin "). The
 // app ends up without admin and the developer sees why. And when an
 // administrator does put admin on the developer's app, the authorization
-// endpoint still will not grant it through that app (DESIGN.md section 8).
+// endpoint still will not grant it through that app
+// (docs/security.md#admin-is-never-self-granted).
 func TestDeveloperCannotGiveTheirAppAdmin(t *testing.T) {
 	dir := t.TempDir()
 	const pw = "correct horse battery"

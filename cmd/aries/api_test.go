@@ -32,7 +32,6 @@ import (
 	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/sandbox"
 	"github.com/ariesexchange/aries/internal/scope"
-	"github.com/ariesexchange/aries/internal/server"
 	"github.com/ariesexchange/aries/internal/store/sqlite"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
@@ -460,8 +459,8 @@ func TestUpstreams(t *testing.T) {
 }
 
 // TestBundlesOpenWhatDesignSays checks that the read, trade and withdraw
-// bundles of seed 002 open exactly the routes of the scopes DESIGN.md
-// section 5 expands them to.
+// bundles of the SDK documentation open exactly the routes of the scopes
+// docs/scopes.md#bundles expands them to.
 func TestBundlesOpenWhatDesignSays(t *testing.T) {
 	f := newAPIFixture(t)
 	refresh := f.login(t, f.app, "read trade withdraw").RefreshToken
@@ -799,7 +798,7 @@ func serverMinter(t *testing.T, f *apiFixture) *keys.Keyring {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, err := keys.Open(ctx, st, master.Derive(server.KeyEncryptionPurpose), time.Hour, nil)
+	ring, err := keys.Open(ctx, st, master.Keys().KeyEncryption, time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,7 +148,8 @@ func (b *headless) screenshot(name string) {
 
 func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
-// TestClientCenterInBrowser is seed 000's Client Center walk-through in a
+// TestClientCenterInBrowser is the Client Center walk-through of the Aries
+// API documentation ("Create an OAuth client in Client Center") in a
 // real browser against `aries serve`: sign in, register an app, read its
 // secret once, use it, connect the app to the account and remove it again,
 // regenerate the secret, see the old one refused, delete the app.
@@ -308,7 +309,8 @@ func TestClientCenterInBrowser(t *testing.T) {
 	// An app asking for "read trade" on a laptop-sized window: the two
 	// scopes that change something (the profile, orders) are plainly
 	// stated apart, the eight read-only ones fold into one line, and the
-	// decision needs no scrolling (DESIGN.md section 8).
+	// decision needs no scrolling
+	// (docs/security.md#the-consent-page-says-what-a-token-can-do).
 	traderURL := srv.URL + "/oauth2/authorize?" + url.Values{"response_type": {"code"}, "client_id": {trader.ClientID},
 		"redirect_uri": {traderRedirect}, "scope": {"read trade"}, "state": {"s2"}}.Encode()
 	b.do("ask for read trade at 1280x800", chromedp.EmulateViewport(1280, 800),

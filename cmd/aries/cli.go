@@ -15,7 +15,6 @@ import (
 	"github.com/ariesexchange/aries/internal/lockout"
 	"github.com/ariesexchange/aries/internal/mfa"
 	"github.com/ariesexchange/aries/internal/registry"
-	"github.com/ariesexchange/aries/internal/server"
 	"github.com/ariesexchange/aries/internal/store"
 )
 
@@ -97,7 +96,7 @@ func newCommand(stdin io.Reader, stdout, stderr io.Writer) *cli.Command {
 					Flags: []cli.Flag{jsonFlag},
 					Action: func(ctx context.Context, cmd *cli.Command) error {
 						return withEnv(ctx, cmd, func(e *env) error {
-							k, err := keys.Rotate(ctx, e.store, e.master.Derive(server.KeyEncryptionPurpose), e.now())
+							k, err := keys.Rotate(ctx, e.store, e.master.Keys().KeyEncryption, e.now())
 							if err != nil {
 								return err
 							}
@@ -156,7 +155,7 @@ func usersCreate(ctx context.Context, cmd *cli.Command, e *env) error {
 	var second *mfa.Service
 	if cmd.Bool("mfa") {
 		var err error
-		if second, err = mfa.New(e.store, e.hasher, e.master.Derive(server.TOTPEncryptionPurpose), e.now); err != nil {
+		if second, err = mfa.New(e.store, e.hasher, e.master.Keys().TOTPEncryption, e.now); err != nil {
 			return err
 		}
 	}
@@ -202,8 +201,9 @@ func usersUnlock(ctx context.Context, cmd *cli.Command, e *env) error {
 	}{u.ID, u.Email, true}, fmt.Sprintf("unlocked %s (%s): two-step verification and sign-in accept codes and passwords again\n", u.Email, u.ID))
 }
 
-// userJSON is the CLI's JSON view of a user (DESIGN.md section 2). The TOTP
-// secret and recovery codes appear only when the user is created with --mfa.
+// userJSON is the CLI's JSON view of a user
+// (docs/protocol.md#cli-json-output). The TOTP secret and recovery codes
+// appear only when the user is created with --mfa.
 type userJSON struct {
 	ID            string   `json:"id"`
 	Email         string   `json:"email"`

@@ -11,7 +11,7 @@ import (
 	"github.com/ariesexchange/aries/internal/scope"
 )
 
-// clientsUpdateCommand is `aries clients update ID` (DESIGN.md section 2):
+// clientsUpdateCommand is `aries clients update ID` (docs/protocol.md#command-line):
 // the settings of `create`, each optional; what is not given keeps its
 // value. The type is not among them: turning a confidential client public
 // (or back) would drop or make a secret behind the app's back, so that is

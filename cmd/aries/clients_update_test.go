@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestClientsUpdate is `aries clients update ID` (DESIGN.md section 2):
+// TestClientsUpdate is `aries clients update ID` (docs/protocol.md#command-line):
 // each setting of create is optional, what is not given keeps its value,
 // and --json prints what `clients show --json` prints.
 func TestClientsUpdate(t *testing.T) {
@@ -90,8 +90,8 @@ func TestClientsUpdateRefusals(t *testing.T) {
 	}
 }
 
-// TestPublicClientCannotBeFirstParty is DESIGN.md section 8, "First-party
-// clients are confidential", at creation.
+// TestPublicClientCannotBeFirstParty is
+// docs/security.md#first-party-clients-are-confidential at creation.
 func TestPublicClientCannotBeFirstParty(t *testing.T) {
 	dir := t.TempDir()
 	stdout, stderr, status := aries(t, dir, "clients", "create", "--name", "SPA", "--public", "--first-party",

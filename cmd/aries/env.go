@@ -17,7 +17,6 @@ import (
 	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/secret"
-	"github.com/ariesexchange/aries/internal/server"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/store/postgres"
 	"github.com/ariesexchange/aries/internal/store/sqlite"
@@ -25,7 +24,7 @@ import (
 
 const defaultDatabase = "sqlite:./aries-data/aries.db"
 
-// storeFlags are read by every command (DESIGN.md section 2).
+// storeFlags are read by every command (docs/protocol.md#command-line).
 func storeFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "db", Value: defaultDatabase, Sources: cli.EnvVars("ARIES_DATABASE_URL"),
@@ -132,7 +131,7 @@ func openStore(ctx context.Context, cmd *cli.Command) (*env, error) {
 	return &env{
 		store:  st,
 		master: master,
-		hasher: secret.NewHasher(master.Derive(server.PepperPurpose)),
+		hasher: master.Hasher(),
 		now:    time.Now,
 	}, nil
 }

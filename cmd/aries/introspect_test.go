@@ -42,7 +42,7 @@ func introspectRaw(t *testing.T, base, clientID, secret, token string) (int, map
 // against `aries serve`: another confidential client learns nothing about
 // an app's tokens, a public client cannot call the endpoint, and a client
 // the operator marks as a resource server (`clients update
-// --resource-server`) is answered (DESIGN.md section 8).
+// --resource-server`) is answered (docs/security.md#who-may-introspect).
 func TestIntrospectionIsForTheTokensClient(t *testing.T) {
 	f := newFixture(t)
 	other := ariesJSON[clientJSON](t, f.dir, "clients", "create", "--name", "Other app",

@@ -2,7 +2,8 @@
 // the authorization server, its hosted pages and the protected API
 // (`aries serve`), and manages users, clients and signing keys from the
 // command line. Every command reads the same store flags; every listing
-// command prints JSON with --json. DESIGN.md section 2 is the contract.
+// command prints JSON with --json. docs/protocol.md#command-line is the
+// contract.
 package main
 
 import (

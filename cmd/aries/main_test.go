@@ -281,8 +281,8 @@ type introspection struct {
 }
 
 // introspect asks about tok as the fixture's resource server, which may
-// introspect any client's tokens (DESIGN.md section 8), or as the
-// confidential client when the fixture has no resource server.
+// introspect any client's tokens (docs/security.md#who-may-introspect), or
+// as the confidential client when the fixture has no resource server.
 func (f *fixture) introspect(t *testing.T, tok string) introspection {
 	t.Helper()
 	asker := f.rs

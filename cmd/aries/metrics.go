@@ -16,7 +16,8 @@ const defaultMetricsAddr = "127.0.0.1:9464"
 
 // serveMetrics serves h at /metrics on addr, a listener of its own: route
 // names, status counts and rate-limit figures tell an attacker what works,
-// so they are never on the public listener (DESIGN.md section 8). Unlike
+// so they are never on the public listener
+// (docs/security.md#metrics-stay-off-the-public-listener). Unlike
 // --pprof-addr any address is allowed, since Prometheus often scrapes over
 // a private network. The returned server's Addr is the address it listens
 // on.

@@ -41,7 +41,8 @@ func TestMetricsAddrDefault(t *testing.T) {
 }
 
 // TestMetricsOnTheirOwnListener: /metrics answers on --metrics-addr only;
-// the public listener answers 404 for it (DESIGN.md section 8).
+// the public listener answers 404 for it
+// (docs/security.md#metrics-stay-off-the-public-listener).
 func TestMetricsOnTheirOwnListener(t *testing.T) {
 	s := startServer(t, t.TempDir())
 	if s.MetricsURL == "" {
@@ -100,7 +101,7 @@ func TestMetricsOff(t *testing.T) {
 
 // TestHSTSWithHTTPSIssuer: an https issuer puts Strict-Transport-Security
 // on every response, pages, protocol errors and 404s alike; an http one
-// on none (DESIGN.md section 8).
+// on none (docs/security.md#https-issuers).
 func TestHSTSWithHTTPSIssuer(t *testing.T) {
 	tests := []struct {
 		issuer string

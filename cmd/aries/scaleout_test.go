@@ -43,7 +43,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ariesexchange/aries/internal/secret"
-	"github.com/ariesexchange/aries/internal/server"
 	"github.com/ariesexchange/aries/internal/store/postgres/pgtest"
 )
 
@@ -629,7 +628,7 @@ func (c *cluster) mfaSignIn(t *testing.T, u mfaAccount, q url.Values) *url.URL {
 // TestScaleOutMFA: the state of an MFA sign-in (the challenge, the TOTP
 // replay guard) lives in the database, so each step can reach another
 // instance: the hosted pages' TOTP step, and the first-party session_token
-// of seed 002.
+// (docs/protocol.md#mfa-verification).
 func TestScaleOutMFA(t *testing.T) {
 	db, redisURL := scaleOutServers(t)
 	c := newCluster(t, db, redisURL, clusterConfig{instances: 3, flags: generous})
@@ -830,7 +829,7 @@ func TestScaleOutPostgresOutage(t *testing.T) {
 
 	// Nothing was issued that was not stored: every refresh token answered
 	// with 200 is in the database.
-	hasher := secret.NewHasher(mustMaster(t, c.secret).Derive(server.PepperPurpose))
+	hasher := mustMaster(t, c.secret).Hasher()
 	conn, err := pgx.Connect(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)

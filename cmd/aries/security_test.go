@@ -18,7 +18,7 @@ import (
 	"github.com/ariesexchange/aries/internal/store/postgres/pgtest"
 )
 
-// End-to-end tests of the security review's findings (DESIGN.md section 8)
+// End-to-end tests of the security review's findings (docs/security.md)
 // through `aries serve`. Source addresses are real: a client binds its
 // side of the loopback connection to 127.0.0.N, which is what the server
 // sees as the request's address.

@@ -14,7 +14,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/urfave/cli/v3"
 
-	"github.com/ariesexchange/aries/internal/api"
 	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/server"
 )
@@ -48,6 +47,21 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 			return withEnv(ctx, cmd, func(e *env) error { return serve(ctx, cmd, e, stdout, stderr) })
 		},
 	}
+}
+
+// parseUpstreams reads the --upstream values, PREFIX=URL each, into the map
+// of server.Config.Upstreams. Whether each prefix and URL is one the API can
+// use is server.Config.Validate's to say.
+func parseUpstreams(specs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, spec := range specs {
+		prefix, base, ok := strings.Cut(spec, "=")
+		if !ok {
+			return nil, fmt.Errorf("upstream %q: want PREFIX=URL, e.g. /v1/marketdata=http://127.0.0.1:9000", spec)
+		}
+		out[strings.TrimSpace(prefix)] = strings.TrimSpace(base)
+	}
+	return out, nil
 }
 
 func newLogger(cmd *cli.Command, w io.Writer) (*slog.Logger, error) {
@@ -84,7 +98,7 @@ func serve(ctx context.Context, cmd *cli.Command, e *env, stdout, stderr io.Writ
 		}
 	}
 	cfg.RateLimitsOff = cmd.Bool("rate-limits-off")
-	if cfg.Upstreams, err = api.ParseUpstreams(cmd.StringSlice("upstream")); err != nil {
+	if cfg.Upstreams, err = parseUpstreams(cmd.StringSlice("upstream")); err != nil {
 		return fmt.Errorf("--upstream: %w", err)
 	}
 	cfg.RevocationInterval = cmd.Duration("revocation-interval")

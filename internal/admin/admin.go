@@ -51,8 +51,8 @@ const maxBody = 64 << 10
 type adminFunc func(w http.ResponseWriter, r *http.Request, admin store.User)
 
 // Register fills in defaults and mounts the routes listed in the package
-// documentation on mux.
-func (h *Handler) Register(mux *http.ServeMux) {
+// documentation on mux (an *http.ServeMux, or server.New's record of one).
+func (h *Handler) Register(mux interface{ Handle(string, http.Handler) }) {
 	if h.Now == nil {
 		h.Now = time.Now
 	}

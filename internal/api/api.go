@@ -35,7 +35,7 @@ type Config struct {
 	Ledger      ledger.Store
 	Limits      *ratelimit.Policy
 	// Upstreams maps route prefixes to the base URLs of the services that
-	// serve them (ParseUpstreams).
+	// serve them (CheckUpstreams).
 	Upstreams map[string]string
 	// RevocationInterval is how often revocations are polled (zero:
 	// DefaultRevocationInterval): the delay before a revoked token stops
@@ -105,7 +105,8 @@ func New(ctx context.Context, cfg Config) (*API, error) {
 // Run keeps the revocation list fresh until ctx ends.
 func (a *API) Run(ctx context.Context) { a.revocations.Run(ctx) }
 
-// Register mounts every route of the table on mux, each as
+// Register mounts every route of the table on mux (an *http.ServeMux, or
+// server.New's record of one), each as
 //
 //	CORS -> token (bearer.RequireAny of the route's scopes) -> rate limit of its category -> handler
 //
@@ -114,7 +115,7 @@ func (a *API) Run(ctx context.Context) { a.revocations.Run(ctx) }
 // so browser apps (PKCE clients) can call the API from their own origin:
 // the API takes no cookies, so allowing any origin grants nothing a script
 // could not do with its own token.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux interface{ Handle(string, http.Handler) }) {
 	methods := map[string][]string{}
 	for _, rt := range Routes {
 		h := a.handler(rt)

@@ -79,26 +79,26 @@ func TestRouteTable(t *testing.T) {
 	}
 }
 
-func TestParseUpstreams(t *testing.T) {
+func TestCheckUpstreams(t *testing.T) {
 	tests := []struct {
-		specs   []string
-		wantErr bool
+		upstreams map[string]string
+		wantErr   bool
 	}{
-		{[]string{"/v1=http://127.0.0.1:9000"}, false},
-		{[]string{"/v1/marketdata=https://md.internal/base", "/v1/news/=http://news:80"}, false},
-		{[]string{"v1/marketdata=http://x"}, true},              // not a path
-		{[]string{"/v2/orders=http://x"}, true},                 // no upstream route there
-		{[]string{"/v1/marketdat=http://x"}, true},              // prefixes match whole segments
-		{[]string{"/v1/marketdata"}, true},                      // no URL
-		{[]string{"/v1/marketdata=ftp://x"}, true},              // not http
-		{[]string{"/v1/marketdata=http://u:p@x"}, true},         // credentials
-		{[]string{"/v1/marketdata=http://x/?key=secret"}, true}, // query
-		{[]string{"/v1/marketdata=/relative"}, true},
+		{map[string]string{"/v1": "http://127.0.0.1:9000"}, false},
+		{map[string]string{"/v1/marketdata": "https://md.internal/base", "/v1/news/": "http://news:80"}, false},
+		{map[string]string{"v1/marketdata": "http://x"}, true},              // not a path
+		{map[string]string{"/v2/orders": "http://x"}, true},                 // no upstream route there
+		{map[string]string{"/v1/marketdat": "http://x"}, true},              // prefixes match whole segments
+		{map[string]string{"/v1/marketdata": ""}, true},                     // no URL
+		{map[string]string{"/v1/marketdata": "ftp://x"}, true},              // not http
+		{map[string]string{"/v1/marketdata": "http://u:p@x"}, true},         // credentials
+		{map[string]string{"/v1/marketdata": "http://x/?key=secret"}, true}, // query
+		{map[string]string{"/v1/marketdata": "/relative"}, true},
 	}
 	for _, tt := range tests {
-		_, err := ParseUpstreams(tt.specs)
+		err := CheckUpstreams(tt.upstreams)
 		if (err != nil) != tt.wantErr {
-			t.Errorf("ParseUpstreams(%q): got error %v, want error %t", tt.specs, err, tt.wantErr)
+			t.Errorf("CheckUpstreams(%q): got error %v, want error %t", tt.upstreams, err, tt.wantErr)
 		}
 	}
 }

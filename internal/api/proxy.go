@@ -43,24 +43,13 @@ func reservedHeader(name string) bool {
 	return folded == reservedHeaderPrefix
 }
 
-// ParseUpstreams checks the --upstream settings, PREFIX=URL each (or the
-// map built from them): PREFIX is a path prefix of at least one upstream
-// route of the table ("/v1/marketdata", or "/v1" for all of them), URL an
-// absolute http or https base URL. The request path is appended to the
-// URL's path unchanged.
-func ParseUpstreams(specs []string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, spec := range specs {
-		prefix, base, ok := strings.Cut(spec, "=")
-		if !ok {
-			return nil, fmt.Errorf("upstream %q: want PREFIX=URL, e.g. /v1/marketdata=http://127.0.0.1:9000", spec)
-		}
-		out[strings.TrimSpace(prefix)] = strings.TrimSpace(base)
-	}
-	if _, err := upstreamTargets(out); err != nil {
-		return nil, err
-	}
-	return out, nil
+// CheckUpstreams checks Config.Upstreams, a base URL by path prefix: each
+// prefix covers at least one upstream route of the table ("/v1/marketdata",
+// or "/v1" for all of them), each URL is an absolute http or https base URL.
+// The request path is appended to the URL's path unchanged.
+func CheckUpstreams(upstreams map[string]string) error {
+	_, err := upstreamTargets(upstreams)
+	return err
 }
 
 // upstreamTargets validates the configured upstreams and parses their URLs.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/scope"
+	"github.com/ariesexchange/aries/internal/signin"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/web"
 )
@@ -123,13 +124,13 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkUser applies the rules that depend on who signed in, then those
-// about the client that only matter once someone has (CheckClientAdmin).
+// about the client that only matter once someone has (signin.CheckClientAdmin).
 // Its error is an *oauth.Error for the client, or the store's.
 func (h *Handler) checkUser(ctx context.Context, req *request, u store.User) error {
-	if e := CheckUser(req.scopes, u); e != nil {
+	if e := signin.CheckUser(req.scopes, u); e != nil {
 		return e
 	}
-	return CheckClientAdmin(ctx, h.Store, req.scopes, req.client)
+	return signin.CheckClientAdmin(ctx, h.Store, req.scopes, req.client)
 }
 
 // touchConsent records that a remembered consent was used. The scopes are
@@ -162,7 +163,7 @@ func (h *Handler) approve(w http.ResponseWriter, r *http.Request, req *request, 
 
 // issueCode issues a code for the request as the session's user.
 func (h *Handler) issueCode(ctx context.Context, req *request, sess store.Session) (string, error) {
-	return h.codes.Issue(ctx, Authorization{
+	return h.codes.Issue(ctx, signin.Authorization{
 		ClientID:            req.client.ID,
 		UserID:              sess.UserID,
 		RedirectURI:         req.redirectURI,

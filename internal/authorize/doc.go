@@ -1,10 +1,9 @@
 // Package authorize owns the browser side of the authorization server: the
 // authorization endpoint (RFC 6749 section 4.1.1), sign-in with its TOTP
 // step, consent, the browser session that lets a returning user skip
-// sign-in, and the account page where a user turns MFA on or off. It also
-// owns the rules every way of getting a code shares (ParseScopes,
-// CheckPKCE, CheckUser, CheckClientAdmin) and the CodeIssuer, which the
-// first-party sign-in (package firstparty) uses too.
+// sign-in, and the account page where a user turns MFA on or off. The rules
+// it shares with the first-party sign-in (scopes, PKCE, who may have admin,
+// the password check) and the issuing of codes live in package signin.
 //
 // It implements the authorization code grant's front channel with PKCE
 // (RFC 7636, S256 only) and returns the issuer with every response (RFC 9207).

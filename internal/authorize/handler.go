@@ -16,15 +16,16 @@ import (
 	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/secret"
+	"github.com/ariesexchange/aries/internal/signin"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/web"
 )
 
 // Defaults for the zero values of Handler's durations.
 const (
-	DefaultCodeTTL    = 60 * time.Second
+	DefaultCodeTTL    = signin.DefaultCodeTTL
 	DefaultSessionTTL = 12 * time.Hour
-	DefaultGrantTTL   = 90 * 24 * time.Hour
+	DefaultGrantTTL   = signin.DefaultGrantTTL
 )
 
 const sessionCookie = "aries_session"
@@ -70,12 +71,12 @@ type Handler struct {
 
 	secure bool
 	csrf   web.CSRF
-	codes  *CodeIssuer
+	codes  *signin.CodeIssuer
 }
 
 // Register fills in defaults and mounts the routes listed in the package
-// documentation on mux.
-func (h *Handler) Register(mux *http.ServeMux) {
+// documentation on mux (an *http.ServeMux, or server.New's record of one).
+func (h *Handler) Register(mux interface{ Handle(string, http.Handler) }) {
 	if h.CodeTTL <= 0 {
 		h.CodeTTL = DefaultCodeTTL
 	}
@@ -96,7 +97,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 	h.secure = strings.HasPrefix(h.Issuer, "https://")
 	h.csrf = web.CSRF{Secure: h.secure}
-	h.codes = &CodeIssuer{Store: h.Store, Hasher: h.Hasher, CodeTTL: h.CodeTTL, GrantTTL: h.GrantTTL, Now: h.Now}
+	h.codes = &signin.CodeIssuer{Store: h.Store, Hasher: h.Hasher, CodeTTL: h.CodeTTL, GrantTTL: h.GrantTTL, Now: h.Now}
 
 	html := func(f http.HandlerFunc) http.Handler { return web.Secure(f) }
 	mux.Handle("GET /oauth2/authorize", html(h.authorize))

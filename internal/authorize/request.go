@@ -10,6 +10,7 @@ import (
 
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/registry"
+	"github.com/ariesexchange/aries/internal/signin"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/web"
 )
@@ -126,16 +127,16 @@ func (h *Handler) parse(ctx context.Context, q url.Values) (*request, error) {
 
 	requested := vals.Get(paramScope)
 	if requested == "" {
-		requested = DefaultScope(client)
+		requested = signin.DefaultScope(client)
 	}
-	scopes, oerr := ParseScopes(requested, client)
+	scopes, oerr := signin.ParseScopes(requested, client)
 	if oerr != nil {
 		return req, oerr
 	}
 	req.scopes = scopes
 
 	req.challenge, req.method = vals.Get(paramCodeChallenge), vals.Get(paramCodeChallengeMethod)
-	if oerr := CheckPKCE(req.challenge, req.method, client); oerr != nil {
+	if oerr := signin.CheckPKCE(req.challenge, req.method, client); oerr != nil {
 		return req, oerr
 	}
 
@@ -175,21 +176,6 @@ func single(q url.Values) (url.Values, []string) {
 // RFC 8252's free port on loopback for public clients only).
 func matchRedirectURI(c store.Client, uri string) bool {
 	return registry.MatchRedirectURI(c, uri)
-}
-
-// validChallenge reports whether c looks like an S256 challenge: the
-// unpadded base64url encoding of 32 bytes (RFC 7636 section 4.2).
-func validChallenge(c string) bool {
-	if len(c) != 43 {
-		return false
-	}
-	for i := 0; i < len(c); i++ {
-		b := c[i]
-		if !('A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '-' || b == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 func parsePrompt(s string) (prompt, bool) {

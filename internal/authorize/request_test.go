@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ariesexchange/aries/internal/signin"
 	"github.com/ariesexchange/aries/internal/store"
 )
 
@@ -150,7 +151,7 @@ func FuzzRedirectURIMatch(f *testing.F) {
 		// The other parsers of browser input must not panic either, and
 		// localPath must only ever return a path on this server.
 		parsePrompt(candidate)
-		validChallenge(candidate)
+		signin.CheckPKCE(candidate, "S256", store.Client{})
 		if lp := localPath(candidate); lp != "/" {
 			u, err := url.Parse(lp)
 			if lp != candidate || err != nil || u.Host != "" || u.Scheme != "" || strings.HasPrefix(lp, "//") {

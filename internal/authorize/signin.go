@@ -13,6 +13,7 @@ import (
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/ratelimit"
+	"github.com/ariesexchange/aries/internal/signin"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/web"
 )
@@ -61,7 +62,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusTooManyRequests, msg)
 		return
 	}
-	res, err := CheckPassword(ctx, h.Locks, h.Store, h.Passwords, h.Logger, email, pw, source)
+	res, err := signin.CheckPassword(ctx, h.Locks, h.Store, h.Passwords, h.Logger, email, pw, source)
 	switch {
 	case errors.Is(err, password.ErrBusy):
 		w.Header().Set("Retry-After", "1")

@@ -75,8 +75,8 @@ var notices = map[string]string{
 type userFunc func(w http.ResponseWriter, r *http.Request, u store.User)
 
 // Register fills in defaults and mounts the routes listed in the package
-// documentation on mux.
-func (h *Handler) Register(mux *http.ServeMux) {
+// documentation on mux (an *http.ServeMux, or server.New's record of one).
+func (h *Handler) Register(mux interface{ Handle(string, http.Handler) }) {
 	if h.Now == nil {
 		h.Now = time.Now
 	}

@@ -83,17 +83,18 @@ func (h *Handler) Metadata() Metadata {
 	}
 }
 
-// Register mounts the metadata and JWKS routes on mux.
-func (h *Handler) Register(mux *http.ServeMux) {
+// Register mounts the metadata and JWKS routes on mux (an *http.ServeMux,
+// or server.New's record of one).
+func (h *Handler) Register(mux interface{ Handle(string, http.Handler) }) {
 	metadata, err := json.MarshalIndent(h.Metadata(), "", "  ")
 	if err != nil {
 		panic(err) // only strings and bools: cannot fail
 	}
 	metadata = append(metadata, '\n')
-	mux.HandleFunc("GET "+MetadataPath, func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET "+MetadataPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writePublic(w, "public, max-age=3600", metadata)
-	})
-	mux.HandleFunc("GET "+JWKSPath, h.serveJWKS)
+	}))
+	mux.Handle("GET "+JWKSPath, http.HandlerFunc(h.serveJWKS))
 }
 
 func (h *Handler) serveJWKS(w http.ResponseWriter, r *http.Request) {

@@ -17,5 +17,5 @@
 // mfa_required and session_token are the field names of seed 002. The
 // session token is bound to the client, lives five minutes, dies after five
 // wrong codes and works once (package mfa). The code it yields is issued by
-// authorize.CodeIssuer and redeemed at the token endpoint like any other.
+// signin.CodeIssuer and redeemed at the token endpoint like any other.
 package firstparty

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ariesexchange/aries/internal/authorize"
 	"github.com/ariesexchange/aries/internal/clientauth"
 	"github.com/ariesexchange/aries/internal/lockout"
 	"github.com/ariesexchange/aries/internal/mfa"
@@ -20,6 +19,7 @@ import (
 	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/registry"
+	"github.com/ariesexchange/aries/internal/signin"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
@@ -36,7 +36,7 @@ type Handler struct {
 	// MFA checks second factors; nil means no user is asked for one (and
 	// no one can get a StepUp scope).
 	MFA    *mfa.Service
-	Codes  *authorize.CodeIssuer
+	Codes  *signin.CodeIssuer
 	StepUp mfa.StepUp // scopes only users with MFA may get
 	// RateLimit charges every request to the authentication category
 	// (DESIGN.md section 6); nil for none.
@@ -75,7 +75,7 @@ func (h *Handler) authorize(ctx context.Context, w http.ResponseWriter, r *http.
 	if email == "" || pw == "" {
 		return oauth.Errorf(oauth.InvalidRequest, "email and password are required")
 	}
-	scopes, oerr := authorize.ParseScopes(params["scope"], client)
+	scopes, oerr := signin.ParseScopes(params["scope"], client)
 	if oerr != nil {
 		return oerr
 	}
@@ -87,11 +87,11 @@ func (h *Handler) authorize(ctx context.Context, w http.ResponseWriter, r *http.
 		return oauth.Errorf(oauth.InvalidRequest, "redirect_uri is not registered for this client")
 	}
 	challenge, method := params["code_challenge"], params["code_challenge_method"]
-	if oerr := authorize.CheckPKCE(challenge, method, client); oerr != nil {
+	if oerr := signin.CheckPKCE(challenge, method, client); oerr != nil {
 		return oerr
 	}
 
-	res, err := authorize.CheckPassword(ctx, h.Locks, h.Store, h.Passwords, h.Logger, email, pw, ratelimit.RemoteIP(r))
+	res, err := signin.CheckPassword(ctx, h.Locks, h.Store, h.Passwords, h.Logger, email, pw, ratelimit.RemoteIP(r))
 	switch {
 	case errors.Is(err, password.ErrBusy):
 		w.Header().Set("Retry-After", "1")
@@ -108,14 +108,14 @@ func (h *Handler) authorize(ctx context.Context, w http.ResponseWriter, r *http.
 		return &oauth.Error{Code: oauth.AccessDenied, Description: "the email or password is incorrect", Status: http.StatusUnauthorized}
 	}
 	u := res.User
-	if oerr := authorize.CheckUser(scopes, u); oerr != nil {
+	if oerr := signin.CheckUser(scopes, u); oerr != nil {
 		oerr.Status = http.StatusForbidden
 		return oerr
 	}
 	// Every client here is first-party, which CheckClientAdmin accepts;
 	// called all the same so that the rule has one home for both ways of
 	// getting a code.
-	if err := authorize.CheckClientAdmin(ctx, h.Store, scopes, client); err != nil {
+	if err := signin.CheckClientAdmin(ctx, h.Store, scopes, client); err != nil {
 		return err
 	}
 	mfaOn := false
@@ -145,7 +145,7 @@ func (h *Handler) authorize(ctx context.Context, w http.ResponseWriter, r *http.
 		})
 		return nil
 	}
-	return h.issue(ctx, w, authorize.Authorization{
+	return h.issue(ctx, w, signin.Authorization{
 		ClientID: client.ID, UserID: u.ID, RedirectURI: redirectURI, Scopes: scopes,
 		CodeChallenge: challenge, CodeChallengeMethod: method,
 		AuthTime: h.Now(), AMR: []string{"pwd"},
@@ -230,7 +230,7 @@ func (h *Handler) verify(ctx context.Context, w http.ResponseWriter, r *http.Req
 			return oauth.Errorf(oauth.InvalidScope, "scope %s is not enabled for this client", s)
 		}
 	}
-	return h.issue(ctx, w, authorize.Authorization{
+	return h.issue(ctx, w, signin.Authorization{
 		ClientID: client.ID, UserID: done.UserID, RedirectURI: done.RedirectURI, Scopes: done.Scopes,
 		CodeChallenge: done.CodeChallenge, CodeChallengeMethod: done.CodeChallengeMethod,
 		AuthTime: h.Now(), AMR: []string{"pwd", "otp"},
@@ -260,7 +260,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, params oa
 }
 
 // issue writes the 200 answer with a new authorization code.
-func (h *Handler) issue(ctx context.Context, w http.ResponseWriter, a authorize.Authorization) error {
+func (h *Handler) issue(ctx context.Context, w http.ResponseWriter, a signin.Authorization) error {
 	code, err := h.Codes.Issue(ctx, a)
 	if err != nil {
 		return err

@@ -20,7 +20,6 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/ariesexchange/aries/internal/authorize"
 	"github.com/ariesexchange/aries/internal/clientauth"
 	"github.com/ariesexchange/aries/internal/lockout"
 	"github.com/ariesexchange/aries/internal/mfa"
@@ -28,6 +27,7 @@ import (
 	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/secret"
+	"github.com/ariesexchange/aries/internal/signin"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/store/sqlite"
 	"github.com/ariesexchange/aries/internal/testclock"
@@ -116,7 +116,7 @@ func newEnv(t *testing.T, opts ...option) *env {
 		Passwords: passwords,
 		Locks:     lockout.NewPasswords(st, clk.Now),
 		MFA:       svc,
-		Codes:     &authorize.CodeIssuer{Store: st, Hasher: hasher, Now: clk.Now},
+		Codes:     &signin.CodeIssuer{Store: st, Hasher: hasher, Now: clk.Now},
 		Issuer:    "https://aries.example",
 		Now:       clk.Now,
 		Logger:    slog.New(slog.DiscardHandler),
@@ -262,7 +262,7 @@ func TestUserWithoutMFAGetsACode(t *testing.T) {
 	ac := e.redeem(a.AuthorizationCode)
 	want := store.AuthCode{
 		ClientID: appID, UserID: e.plainUser.ID, RedirectURI: redirect,
-		Scopes: scope.Bundles["read"], AuthTime: now, AMR: []string{"pwd"}, CreatedAt: now, ExpiresAt: now.Add(authorize.DefaultCodeTTL),
+		Scopes: scope.Bundles["read"], AuthTime: now, AMR: []string{"pwd"}, CreatedAt: now, ExpiresAt: now.Add(signin.DefaultCodeTTL),
 	}
 	if d := cmp.Diff(want, ac, cmpopts.IgnoreFields(store.AuthCode{}, "Hash", "GrantID", "UsedAt")); d != "" {
 		t.Errorf("stored code (-want +got):\n%s", d)
@@ -305,7 +305,7 @@ func TestUserWithMFA(t *testing.T) {
 	want := store.AuthCode{
 		ClientID: appID, UserID: e.mfaUser.ID, RedirectURI: redirect,
 		Scopes: []string{"account:information", "order:execution"}, CodeChallenge: challenge, CodeChallengeMethod: "S256",
-		AuthTime: now, AMR: []string{"pwd", "otp"}, CreatedAt: now, ExpiresAt: now.Add(authorize.DefaultCodeTTL),
+		AuthTime: now, AMR: []string{"pwd", "otp"}, CreatedAt: now, ExpiresAt: now.Add(signin.DefaultCodeTTL),
 	}
 	if d := cmp.Diff(want, ac, cmpopts.IgnoreFields(store.AuthCode{}, "Hash", "GrantID", "UsedAt")); d != "" {
 		t.Errorf("stored code (-want +got):\n%s", d)

@@ -2,13 +2,11 @@ package introspect
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,22 +15,19 @@ import (
 
 	"github.com/ariesexchange/aries/internal/accesstoken"
 	"github.com/ariesexchange/aries/internal/clientauth"
-	"github.com/ariesexchange/aries/internal/keys"
-	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testenv"
 	"github.com/ariesexchange/aries/sdk/bearer"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
-// env is both endpoints over a real SQLite store, with four clients: app
-// and other (confidential), rs (a confidential resource server) and pub
-// (public), each with its secret.
+// env is both endpoints over a real store (package testenv), with four
+// clients: app and other (confidential), rs (a confidential resource
+// server) and pub (public), each with its secret.
 type env struct {
+	*testenv.Env
 	t       *testing.T
 	srv     *httptest.Server
-	st      *sqlite.Store
-	hasher  *secret.Hasher
 	minter  *accesstoken.Minter
 	secrets map[string]string // client id to secret; "" for pub
 }
@@ -47,54 +42,33 @@ const (
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aries.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	kek := make([]byte, keys.KEKSize)
-	rand.Read(kek)
-	ring, err := keys.Open(ctx, st, kek, time.Hour, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	te := testenv.New(t, testenv.NoUser())
+	ring := te.Keyring()
 	e := &env{
+		Env:     te,
 		t:       t,
-		st:      st,
-		hasher:  secret.NewHasher([]byte("a test pepper of thirty-two bytes")),
-		minter:  &accesstoken.Minter{Keys: ring, Issuer: "http://aries.test", Audience: "http://aries.test"},
+		minter:  &accesstoken.Minter{Keys: ring, Issuer: "http://aries.test", Audience: "http://aries.test", Now: te.Clock.Now},
 		secrets: map[string]string{},
 	}
-	now := time.Now()
-	if err := st.CreateUser(ctx, store.User{ID: userID, Email: "ada@example.com", PasswordHash: "x", CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
+	e.NewUser(store.User{ID: userID, Email: "ada@example.com"}, "")
 	for _, c := range []store.Client{
 		{ID: appID, Type: store.Confidential},
 		{ID: otherID, Type: store.Confidential},
 		{ID: rsID, Type: store.Confidential, ResourceServer: true},
 		{ID: pubID, Type: store.Public},
 	} {
-		c.Name, c.RedirectURIs, c.Scopes = c.ID, []string{"https://app.example/cb"}, []string{"user:information"}
-		c.CreatedAt, c.UpdatedAt = now, now
-		if c.Type == store.Confidential {
-			e.secrets[c.ID] = secret.New(secret.ClientSecretPrefix)
-			c.SecretHash = e.hasher.Hash(e.secrets[c.ID])
-		}
-		if err := st.CreateClient(ctx, c); err != nil {
-			t.Fatal(err)
-		}
+		c.RedirectURIs, c.Scopes = []string{"https://app.example/cb"}, []string{"user:information"}
+		_, e.secrets[c.ID] = e.NewClient(c)
 	}
 	verifier, err := bearer.NewVerifier(bearer.Config{
 		KeySet: func(context.Context) ([]byte, error) { return json.Marshal(ring.JWKS()) },
-		Issuer: "http://aries.test", Audience: "http://aries.test",
+		Issuer: "http://aries.test", Audience: "http://aries.test", Now: te.Clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{Store: st, Hasher: e.hasher, Clients: &clientauth.Authenticator{Store: st, Hasher: e.hasher},
-		Tokens: verifier, Issuer: "http://aries.test", Now: time.Now}
+	h := &Handler{Store: e.Store, Hasher: e.Hasher, Clients: &clientauth.Authenticator{Store: e.Store, Hasher: e.Hasher},
+		Tokens: verifier, Issuer: "http://aries.test", Now: te.Clock.Now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/oauth2/introspect", h.Introspect)
 	mux.HandleFunc("POST /v1/oauth2/revoke", h.Revoke)
@@ -107,25 +81,13 @@ func newEnv(t *testing.T) *env {
 // as the token endpoint does after a code exchange.
 func (e *env) tokens(clientID string) (access, refresh string) {
 	e.t.Helper()
-	ctx := context.Background()
-	now := time.Now()
-	g := store.Grant{ID: secret.ID("grt_"), ClientID: clientID, UserID: userID, Scopes: []string{"user:information"},
-		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	code := store.AuthCode{Hash: e.hasher.Hash(secret.New(secret.CodePrefix)), GrantID: g.ID, ClientID: clientID, UserID: userID,
-		RedirectURI: "https://app.example/cb", Scopes: g.Scopes, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
-	if err := e.st.CreateAuthCode(ctx, code, g); err != nil {
-		e.t.Fatal(err)
-	}
-	refresh = secret.New(secret.RefreshPrefix)
-	rt := store.RefreshToken{Hash: e.hasher.Hash(refresh), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	if _, err := e.st.RedeemAuthCode(ctx, code.Hash, rt, now); err != nil {
-		e.t.Fatal(err)
-	}
+	g := e.NewGrant(testenv.Code{ClientID: clientID, UserID: userID, RedirectURI: "https://app.example/cb",
+		Scopes: []string{"user:information"}, TTL: time.Minute, GrantTTL: time.Hour})
 	access, _, err := e.minter.Mint(protocol.Claims{Subject: userID, ClientID: clientID, Scopes: []string{"user:information"}, GrantID: g.ID})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return access, refresh
+	return access, g.RefreshToken
 }
 
 // call posts token to path as caller, with HTTP Basic for a confidential

@@ -91,6 +91,38 @@ func NewMaster() (Master, string) {
 	return Master{key: b}, base64.RawURLEncoding.EncodeToString(b)
 }
 
+// Derivation labels of the keys made from the root secret. Changing one
+// makes every stored hash or key of that kind unreadable.
+const (
+	pepperPurpose         = "secret-hash-pepper"
+	keyEncryptionPurpose  = "signing-key-encryption"
+	totpEncryptionPurpose = "totp-secret-encryption"
+)
+
+// Keys are the server keys derived from the root secret, one per use. The
+// server, the command line and the benchmark all take them from Master.Keys,
+// so they agree on every label.
+type Keys struct {
+	Pepper         []byte // keys the stored hashes of secrets (NewHasher)
+	KeyEncryption  []byte // encrypts the signing keys at rest (package keys)
+	TOTPEncryption []byte // encrypts the users' TOTP secrets at rest (package mfa)
+}
+
+// Keys derives the server keys.
+func (m Master) Keys() Keys {
+	return Keys{
+		Pepper:         m.Derive(pepperPurpose),
+		KeyEncryption:  m.Derive(keyEncryptionPurpose),
+		TOTPEncryption: m.Derive(totpEncryptionPurpose),
+	}
+}
+
+// Hasher returns the Hasher keyed by the derived pepper: the one every part
+// of Aries hashes secrets with.
+func (m Master) Hasher() *Hasher {
+	return NewHasher(m.Keys().Pepper)
+}
+
 // Derive returns a 32-byte key for one purpose (HKDF-SHA-256, RFC 5869).
 func (m Master) Derive(purpose string) []byte {
 	k, err := hkdf.Key(sha256.New, m.key, nil, "aries "+purpose, 32)

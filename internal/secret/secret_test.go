@@ -1,6 +1,7 @@
 package secret
 
 import (
+	"encoding/hex"
 	"strings"
 	"testing"
 )
@@ -48,5 +49,31 @@ func TestParseMaster(t *testing.T) {
 		if _, err := ParseMaster(bad); err == nil {
 			t.Errorf("ParseMaster(%q) accepted a weak secret", bad)
 		}
+	}
+}
+
+// TestKeysAreStable pins the derived keys of one root secret: a changed
+// derivation label would make every stored hash, signing key and TOTP
+// secret unreadable.
+func TestKeysAreStable(t *testing.T) {
+	m, err := ParseMaster("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=") // bytes 0..31
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := m.Keys()
+	for _, tt := range []struct {
+		name      string
+		got, want string
+	}{
+		{"Pepper", hex.EncodeToString(k.Pepper), "82caddf02075d49ee7182d31f69ef9ceff4f9946670b406e54067acbde6f242d"},
+		{"KeyEncryption", hex.EncodeToString(k.KeyEncryption), "d2505bb012fe0f243184795b80f9a015ee73a967f39cf036942423f416b1440f"},
+		{"TOTPEncryption", hex.EncodeToString(k.TOTPEncryption), "cca96faffb08247e2008fbfd97fdf46eb150836f882879d3e546ea66db0be661"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("Keys().%s = %s, want %s", tt.name, tt.got, tt.want)
+		}
+	}
+	if s := New(RefreshPrefix); m.Hasher().Hash(s) != NewHasher(k.Pepper).Hash(s) {
+		t.Error("Hasher() is not keyed by Keys().Pepper")
 	}
 }

@@ -33,17 +33,10 @@ import (
 	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/secret"
+	"github.com/ariesexchange/aries/internal/signin"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/token"
 	"github.com/ariesexchange/aries/sdk/bearer"
-)
-
-// Derivation labels of the keys made from the root secret (secret.Master).
-// Changing one makes every stored hash or key of that kind unreadable.
-const (
-	PepperPurpose         = "secret-hash-pepper"
-	KeyEncryptionPurpose  = "signing-key-encryption"
-	TOTPEncryptionPurpose = "totp-secret-encryption"
 )
 
 // Config is the server's behaviour that operators choose. DefaultConfig
@@ -68,7 +61,7 @@ type Config struct {
 	// limits only.
 	SharedLimiter ratelimit.Limiter
 	// Upstreams maps API route prefixes to the services that serve them
-	// (api.ParseUpstreams); a route without one answers 503.
+	// (checked by api.CheckUpstreams); a route without one answers 503.
 	Upstreams map[string]string
 	// RevocationInterval is how often the API polls for revoked tokens: a
 	// revoked access token stops working there within about this long.
@@ -78,6 +71,10 @@ type Config struct {
 	// most MFAMaxAge old. Bundles (trade, withdraw) are expanded.
 	MFAScopes []string
 	MFAMaxAge time.Duration
+	// Now is the clock of every handler, the signing keys, the rate limits,
+	// the revocation list and the clean-up of expired rows; nil means
+	// time.Now. Tests pass a testclock.Clock's Now and move time by hand.
+	Now func() time.Time
 }
 
 // DefaultConfig returns the defaults of DESIGN.md section 4.
@@ -92,6 +89,7 @@ func DefaultConfig() Config {
 		RateLimits:         ratelimit.DefaultLimits(),
 		RevocationInterval: api.DefaultRevocationInterval,
 		MFAMaxAge:          15 * time.Minute,
+		Now:                time.Now,
 	}
 }
 
@@ -124,6 +122,9 @@ func (c Config) Validate() error {
 	if c.SessionTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("session lifetime %v: must be at least 1m", c.SessionTTL))
 	}
+	if err := api.CheckUpstreams(c.Upstreams); err != nil {
+		errs = append(errs, err)
+	}
 	if _, err := scope.Expand(c.MFAScopes); err != nil {
 		errs = append(errs, fmt.Errorf("MFA scopes: %w", err))
 	}
@@ -141,6 +142,8 @@ type Server struct {
 	logger  *slog.Logger
 	Metrics *metrics.Metrics
 	api     *api.API
+	now     func() time.Time
+	routes  *routes // the mux, and what New mounted on it in order
 }
 
 // New builds the server: it loads (or on first start creates) the signing
@@ -154,14 +157,18 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 	}
 	// Every record logged with a request's context carries its id.
 	logger = slog.New(requestIDHandler{logger.Handler()})
-	now := time.Now
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	derived := master.Keys()
 	// Retired public keys stay published while tokens they signed can live.
-	ring, err := keys.Open(ctx, st, master.Derive(KeyEncryptionPurpose), cfg.AccessTokenTTL+2*time.Minute, now)
+	ring, err := keys.Open(ctx, st, derived.KeyEncryption, cfg.AccessTokenTTL+2*time.Minute, now)
 	if err != nil {
 		return nil, fmt.Errorf("loading signing keys: %w", err)
 	}
 	m := metrics.New()
-	hasher := secret.NewHasher(master.Derive(PepperPurpose))
+	hasher := secret.NewHasher(derived.Pepper)
 	clients := &clientauth.Authenticator{Store: st, Hasher: hasher, OnStoreError: func(ctx context.Context, err error) {
 		m.StoreErrors.Inc()
 		logger.ErrorContext(ctx, "client lookup failed", "err", err)
@@ -218,7 +225,7 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 		return nil, err
 	}
 
-	second, err := mfa.New(st, hasher, master.Derive(TOTPEncryptionPurpose), now)
+	second, err := mfa.New(st, hasher, derived.TOTPEncryption, now)
 	if err != nil {
 		return nil, err
 	}
@@ -229,54 +236,58 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 	// One password lock for the hosted and the first-party sign-in.
 	locks := lockout.NewPasswords(st, now)
 
-	mux := http.NewServeMux()
+	// Every route is mounted through mux.of(package), which records it for
+	// testdata/routes.golden.
+	mux := &routes{mux: http.NewServeMux()}
 	signIn := &authorize.Handler{
 		Store: st, Hasher: hasher, Passwords: passwords, Locks: locks,
 		Issuer: cfg.Issuer, CodeTTL: cfg.CodeTTL, SessionTTL: cfg.SessionTTL, GrantTTL: cfg.RefreshTokenMaxAge,
 		MFA: second, StepUp: stepUp, RateLimit: limits,
 		Now: now, Logger: logger,
 	}
-	signIn.Register(mux)
+	signIn.Register(mux.of("authorize"))
 	fp := &firstparty.Handler{
 		Store: st, Clients: clients, Passwords: passwords, Locks: locks, MFA: second, StepUp: stepUp, RateLimit: limits,
-		Codes:  &authorize.CodeIssuer{Store: st, Hasher: hasher, CodeTTL: cfg.CodeTTL, GrantTTL: cfg.RefreshTokenMaxAge, Now: now},
+		Codes:  &signin.CodeIssuer{Store: st, Hasher: hasher, CodeTTL: cfg.CodeTTL, GrantTTL: cfg.RefreshTokenMaxAge, Now: now},
 		Issuer: cfg.Issuer, Now: now, Logger: logger,
 	}
 	// No CORS on the first-party endpoints (DESIGN.md section 8): they take
 	// a password, and only Aries' own confidential apps may call them, never
 	// a script on some other origin.
-	mux.HandleFunc("POST /v1/oauth2/authorize", fp.Authorize)
-	mux.HandleFunc("POST /v1/oauth2/mfa/verify", fp.Verify)
-	mux.Handle("POST /v1/oauth2/token", cors(&token.Handler{
+	mux.of("firstparty").HandleFunc("POST /v1/oauth2/authorize", fp.Authorize)
+	mux.of("firstparty").HandleFunc("POST /v1/oauth2/mfa/verify", fp.Verify)
+	mux.of("token").Handle("POST /v1/oauth2/token", cors(&token.Handler{
 		Store: st, Hasher: hasher, Clients: clients, Tokens: minter, RefreshTTL: cfg.RefreshTokenTTL,
 		Now: now, Logger: logger, Metrics: m, RateLimit: limits,
 	}))
 	ih := &introspect.Handler{Store: st, Hasher: hasher, Clients: clients, Tokens: tokens, Issuer: cfg.Issuer, Now: now, Logger: logger}
-	mux.Handle("POST /v1/oauth2/revoke", cors(http.HandlerFunc(ih.Revoke)))
-	mux.Handle("POST /v1/oauth2/introspect", cors(http.HandlerFunc(ih.Introspect)))
+	mux.of("introspect").Handle("POST /v1/oauth2/revoke", cors(http.HandlerFunc(ih.Revoke)))
+	mux.of("introspect").Handle("POST /v1/oauth2/introspect", cors(http.HandlerFunc(ih.Introspect)))
 	for _, path := range []string{"/v1/oauth2/token", "/v1/oauth2/revoke", "/v1/oauth2/introspect"} {
-		mux.Handle("OPTIONS "+path, cors(http.NotFoundHandler()))
+		mux.of("server").Handle("OPTIONS "+path, cors(http.NotFoundHandler()))
 	}
-	(&discovery.Handler{Issuer: cfg.Issuer, Keys: ring}).Register(mux)
-	(&clientcenter.Handler{Store: st, Hasher: hasher, Sessions: signIn, Issuer: cfg.Issuer, Now: now, Logger: logger}).Register(mux)
-	(&admin.Handler{Store: st, Hasher: hasher, Tokens: ih, Now: now, Logger: logger}).Register(mux)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", readyz(st))
-	protected.Register(mux) // the Aries API: internal/api/routes.go
+	(&discovery.Handler{Issuer: cfg.Issuer, Keys: ring}).Register(mux.of("discovery"))
+	(&clientcenter.Handler{Store: st, Hasher: hasher, Sessions: signIn, Issuer: cfg.Issuer, Now: now, Logger: logger}).Register(mux.of("clientcenter"))
+	(&admin.Handler{Store: st, Hasher: hasher, Tokens: ih, Now: now, Logger: logger}).Register(mux.of("admin"))
+	mux.of("server").HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.of("server").HandleFunc("GET /readyz", readyz(st))
+	protected.Register(mux.of("api")) // the Aries API: internal/api/routes.go
 	if cfg.Demo {
-		mux.HandleFunc("GET /demo/callback", demoCallback(cfg.Issuer))
+		mux.of("server").HandleFunc("GET /demo/callback", demoCallback(cfg.Issuer))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.of("server").HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, &oauth.Error{Code: oauth.NotFound, Description: "no such endpoint: " + r.Method + " " + r.URL.Path, Status: http.StatusNotFound})
 	})
 
 	return &Server{
-		handler: hsts(cfg.Issuer, observe(mux, m, logger)),
+		handler: hsts(cfg.Issuer, observe(mux.mux, m, logger)),
 		store:   st,
 		keys:    ring,
 		logger:  logger,
 		Metrics: m,
 		api:     protected,
+		now:     now,
+		routes:  mux,
 	}, nil
 }
 
@@ -307,7 +318,7 @@ func (s *Server) Maintain(ctx context.Context) {
 				s.logger.Warn("reloading signing keys failed", "err", err)
 			}
 		case <-cleanup.C:
-			if err := s.store.DeleteExpired(ctx, time.Now()); err != nil {
+			if err := s.store.DeleteExpired(ctx, s.now()); err != nil {
 				s.logger.Warn("deleting expired rows failed", "err", err)
 			}
 		}

@@ -54,7 +54,7 @@ func TestIntrospectionAndAPIAgree(t *testing.T) {
 	if err := st.CreateUser(ctx, store.User{ID: userID, Email: "ada@example.com", PasswordHash: "x", CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	hasher := secret.NewHasher(master.Derive(PepperPurpose))
+	hasher := secret.NewHasher(master.Keys().Pepper)
 	rsSecret := secret.New(secret.ClientSecretPrefix)
 	for _, c := range []store.Client{
 		{ID: appID, Type: store.Confidential, SecretHash: hasher.Hash(secret.New(secret.ClientSecretPrefix))},
@@ -69,7 +69,7 @@ func TestIntrospectionAndAPIAgree(t *testing.T) {
 
 	// The server's own signing key, read from the store as a second
 	// instance would, so the test can mint genuine tokens and near misses.
-	ring, err := keys.Open(ctx, st, master.Derive(KeyEncryptionPurpose), time.Hour, nil)
+	ring, err := keys.Open(ctx, st, master.Keys().KeyEncryption, time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

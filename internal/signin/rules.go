@@ -1,4 +1,4 @@
-package authorize
+package signin
 
 import (
 	"context"
@@ -11,9 +11,6 @@ import (
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/store"
 )
-
-// The rules below apply to every way of asking for a code: the browser's
-// authorization request and the first-party sign-in.
 
 // ParseScopes validates a scope parameter for client (RFC 6749 section
 // 3.3): every name a known scope or bundle, bundles expanded, each scope
@@ -93,7 +90,7 @@ func CheckClientAdmin(ctx context.Context, owners Owners, scopes []string, clien
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
-		return fmt.Errorf("authorize: owner of client %s: %w", client.ID, err)
+		return fmt.Errorf("signin: owner of client %s: %w", client.ID, err)
 	case owner.Admin:
 		return nil
 	}
@@ -113,4 +110,19 @@ func DefaultScope(client store.Client) string {
 		}
 	}
 	return strings.Join(def, " ")
+}
+
+// validChallenge reports whether c looks like an S256 challenge: the
+// unpadded base64url encoding of 32 bytes (RFC 7636 section 4.2).
+func validChallenge(c string) bool {
+	if len(c) != 43 {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		b := c[i]
+		if !('A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || '0' <= b && b <= '9' || b == '-' || b == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -1,4 +1,4 @@
-package authorize
+package signin
 
 import (
 	"context"
@@ -7,6 +7,12 @@ import (
 
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
+)
+
+// Defaults for the zero values of CodeIssuer's durations.
+const (
+	DefaultCodeTTL  = 60 * time.Second
+	DefaultGrantTTL = 90 * 24 * time.Hour
 )
 
 // Authorization is what a user approved: everything an authorization code
@@ -73,7 +79,7 @@ func (c *CodeIssuer) Issue(ctx context.Context, a Authorization) (string, error)
 		ExpiresAt:           now.Add(codeTTL),
 	}
 	if err := c.Store.CreateAuthCode(ctx, ac, grant); err != nil {
-		return "", fmt.Errorf("authorize: create code: %w", err)
+		return "", fmt.Errorf("signin: create code: %w", err)
 	}
 	return code, nil
 }
