@@ -14,9 +14,11 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
-// The public Aries hosts (the guide's endpoint table).
+// The public Aries hosts (docs/protocol.md#hosts in the repository).
 const (
 	DefaultAuthURL = "https://app.aries.com" // hosted sign-in and consent pages
 	DefaultAPIURL  = "https://api.aries.com" // token endpoint and API
@@ -44,6 +46,10 @@ type Config struct {
 	// `aries serve` serves both.
 	APIURL  string
 	AuthURL string
+	// Issuer is the issuer ID tokens must name (OpenID Connect Core 1.0
+	// section 3.1.3.7), default the API base URL: the issuer of
+	// `aries serve` is the URL it serves on.
+	Issuer string
 
 	// HTTPClient sends every request, default http.DefaultClient.
 	HTTPClient *http.Client
@@ -61,6 +67,10 @@ type Config struct {
 	// rotated refresh token. When it holds a token, that token is used
 	// instead of the one the client was built with: it is the newer one.
 	Store TokenStore
+
+	// DPoP, when set, binds the client's tokens to a key it holds (RFC
+	// 9449; see DPoP): &aries.DPoP{} makes an ES256 key for the client.
+	DPoP *DPoP
 }
 
 // Client calls Aries for one app and, when it holds a token, for one user
@@ -75,6 +85,8 @@ type Client struct {
 	tokens *tokenManager
 	now    func() time.Time
 	sleep  func(context.Context, time.Duration) error
+	dpop   *dpopTransport // nil without Config.DPoP
+	idKeys keyCache       // the JWKS that ID tokens are checked against (oidc.go)
 
 	Users       *UsersService
 	Accounts    *AccountsService
@@ -150,7 +162,8 @@ func newClient(cfg Config, tok *Token) (*Client, error) {
 			ClientSecret: cfg.ClientSecret,
 			RedirectURL:  cfg.RedirectURL,
 			Scopes:       cfg.Scopes,
-			// Credentials go in the body, as the guide's table shows.
+			// Credentials go in the body (client_secret_post, RFC 6749
+			// section 2.3.1), as the Aries documentation's examples send them.
 			// Setting the style stops x/oauth2 from probing: its probe
 			// resends a refused request the other way.
 			Endpoint: oauth2.Endpoint{AuthURL: auth + "/oauth2/authorize", TokenURL: api + "/v1/oauth2/token",
@@ -159,6 +172,17 @@ func newClient(cfg Config, tok *Token) (*Client, error) {
 	}
 	if c.hc == nil {
 		c.hc = http.DefaultClient
+	}
+	if cfg.DPoP != nil {
+		// Every request, x/oauth2's token requests included, goes through
+		// c.hc: its transport adds the proofs.
+		t, err := newDPoPTransport(cfg.DPoP, c.hc.Transport, c.oauth.Endpoint.TokenURL, func() time.Time { return c.now() })
+		if err != nil {
+			return nil, err
+		}
+		hc := *c.hc
+		hc.Transport = t
+		c.hc, c.dpop = &hc, t
 	}
 	var app appFunc
 	if tok == nil && cfg.ClientID != "" && cfg.ClientSecret != "" {
@@ -318,7 +342,13 @@ func (c *Client) send(ctx context.Context, r request, u string, payload []byte, 
 		if err != nil {
 			return 0, nil, nil, err
 		}
-		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		// A DPoP-bound token goes with its scheme; the transport adds the
+		// proof (RFC 9449 section 7.1).
+		scheme := protocol.TokenTypeBearer
+		if strings.EqualFold(tok.TokenType, protocol.TokenTypeDPoP) {
+			scheme = protocol.TokenTypeDPoP
+		}
+		req.Header.Set("Authorization", scheme+" "+tok.AccessToken)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -3,7 +3,7 @@
 //
 // # Clients
 //
-// A Client is built from one of seed 002's three starting points:
+// A Client is built from one of three starting points:
 //
 //	// An app with a client id and secret (a backend). Until it holds a
 //	// user's token it acts as itself (client credentials).
@@ -25,9 +25,21 @@
 // S256Challenge implement the authorization code flow of RFC 6749 section
 // 4.1 with RFC 7636; SignIn and VerifyMFA the first-party flow with
 // multi-factor authentication; RefreshToken and Revoke the rest of the
-// token life cycle. The examples directory holds three complete programs:
-// a server-side web app, a command-line app using PKCE with a loopback
-// redirect (RFC 8252) and a first-party app with MFA.
+// token life cycle. The examples directory holds complete programs: a
+// server-side web app, a "Sign in with Aries" web app, a command-line app
+// using PKCE with a loopback redirect (RFC 8252) and a first-party app with
+// MFA.
+//
+// # Sign in with Aries (OpenID Connect)
+//
+// Ask for the openid scope (and profile, email) with WithNonce(GenerateNonce())
+// and the code flow gives Token.IDToken; VerifyIDToken checks it as OpenID
+// Connect Core 1.0 section 3.1.3.7 asks (signature against the issuer's
+// JWKS, iss, aud, azp, exp, nonce) and returns its claims; UserInfo reads
+// the user's claims; LogoutURL signs the user out of Aries (RP-Initiated
+// Logout 1.0). WithMaxAge and WithLoginHint add the other request
+// parameters. The examples directory's signin program is a complete web
+// app; the repository's docs/oidc.md explains the protocol.
 //
 // # Tokens
 //
@@ -39,6 +51,17 @@
 // program that keeps a refresh token across runs must therefore keep the
 // latest one, which the store does. When the refresh token is no longer
 // valid, calls fail with an error matching ErrRefreshTokenRevoked.
+//
+// # DPoP
+//
+// With Config.DPoP set (&aries.DPoP{} makes an ES256 key; DPoP.Key takes
+// yours) every token the client obtains is bound to its key (RFC 9449): a
+// copy of the token is refused by the API. Nothing else changes in the
+// app: the client signs a proof for each token request and API call,
+// retries once when a server asks for its nonce, keeps each server's
+// nonce, sends dpop_jkt with AuthorizationURL and refreshes with the same
+// key. A public client that stores its refresh token across runs must
+// keep its key too. The repository's docs/dpop.md explains the protocol.
 //
 // # Errors
 //

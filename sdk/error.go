@@ -84,8 +84,8 @@ func retryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
 }
 
 // newError reads an error answer: the JSON body of RFC 6749 section 5.2
-// when there is one, else the error of an RFC 6750 section 3
-// WWW-Authenticate challenge.
+// when there is one, else the error of an RFC 6750 section 3 (Bearer) or
+// RFC 9449 section 7.1 (DPoP) WWW-Authenticate challenge.
 func newError(status int, h http.Header, body []byte) *Error {
 	e := &Error{StatusCode: status, Header: h, Body: body}
 	var b struct {
@@ -99,19 +99,32 @@ func newError(status int, h http.Header, body []byte) *Error {
 		}
 	}
 	if e.Code == "" {
-		e.Code, e.Message = challengeError(h.Get("WWW-Authenticate"), e.Message)
+		e.Code, e.Message = challengeError(h.Values("WWW-Authenticate"), e.Message)
 	}
 	return e
 }
 
-// challengeError extracts error and error_description from a Bearer
-// challenge such as `Bearer realm="aries", error="invalid_token"`.
-func challengeError(challenge, message string) (code, description string) {
-	description = message
-	scheme, params, _ := strings.Cut(challenge, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", description
+// challengeError extracts error and error_description from the first
+// Bearer or DPoP challenge that carries an error, such as `Bearer
+// realm="aries", error="invalid_token"`.
+func challengeError(challenges []string, message string) (code, description string) {
+	for _, c := range challenges {
+		code, desc, scheme := parseChallenge(c)
+		if code == "" || !(strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, protocol.TokenTypeDPoP)) {
+			continue
+		}
+		if message == "" {
+			message = desc
+		}
+		return code, message
 	}
+	return "", message
+}
+
+// parseChallenge reads one WWW-Authenticate challenge (RFC 9110 section
+// 11.6.1): its scheme, and its error and error_description auth-params.
+func parseChallenge(challenge string) (code, description, scheme string) {
+	scheme, params, _ := strings.Cut(strings.TrimSpace(challenge), " ")
 	for params != "" {
 		var kv string
 		kv, params = cutParam(params)
@@ -121,12 +134,10 @@ func challengeError(challenge, message string) (code, description string) {
 		case "error":
 			code = v
 		case "error_description":
-			if description == "" {
-				description = v
-			}
+			description = v
 		}
 	}
-	return code, description
+	return code, description, scheme
 }
 
 // cutParam returns the first comma-separated auth-param, honouring quotes.

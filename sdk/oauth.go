@@ -36,6 +36,7 @@ type authParams struct {
 	redirectURL string
 	verifier    string
 	prompt      string
+	oidc        oidcParams // nonce, max_age, login_hint (oidc.go)
 }
 
 // WithScopes asks for these scopes instead of Config.Scopes. Seed 002's
@@ -94,6 +95,12 @@ func (c *Client) AuthorizationURL(state string, opts ...AuthOption) string {
 	}
 	if p.prompt != "" {
 		q.Set("prompt", p.prompt)
+	}
+	p.oidc.set(q)
+	if c.dpop != nil {
+		// RFC 9449 section 10: the code is bound to the key, so a code
+		// intercepted on its way back is worthless without it.
+		q.Set("dpop_jkt", c.dpop.signer.JKT())
 	}
 	return c.oauth.Endpoint.AuthURL + "?" + q.Encode()
 }
@@ -169,11 +176,11 @@ type SignInResult struct {
 	SessionExpiresIn  time.Duration // how long SessionToken can be verified
 }
 
-// SignIn signs a user in with email and password at POST
-// /v1/oauth2/authorize (the first-party flow of DESIGN.md section 3, after
-// the IETF draft "OAuth 2.0 for First-Party Applications"). Wrong
-// credentials fail with a 401 *Error access_denied, which does not tell
-// whether the email exists.
+// SignIn signs a user in with email and password at POST /v1/oauth2/authorize
+// (the first-party flow of the repository's
+// docs/protocol.md#first-party-sign-in, after the IETF draft "OAuth 2.0 for
+// First-Party Applications"). Wrong credentials fail with a 401 *Error
+// access_denied, which does not tell whether the email exists.
 func (c *Client) SignIn(ctx context.Context, in SignInRequest) (*SignInResult, error) {
 	p := c.authParams(in.Options)
 	body := protocol.AuthorizeRequest{
@@ -234,6 +241,9 @@ func fromOAuth2(t *oauth2.Token) *Token {
 		Expiry: t.Expiry, ExpiresIn: t.ExpiresIn}
 	if s, ok := t.Extra("scope").(string); ok {
 		tok.Scope = s
+	}
+	if s, ok := t.Extra("id_token").(string); ok {
+		tok.IDToken = s
 	}
 	return tok
 }

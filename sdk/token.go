@@ -20,6 +20,9 @@ type Token struct {
 	// ExpiresIn is the lifetime in seconds as the server sent it; it is
 	// not updated as time passes (use Expiry).
 	ExpiresIn int64 `json:"expires_in,omitempty"`
+	// IDToken is the OpenID Connect ID token of a sign-in with the openid
+	// scope, and of its refreshes; check it with Client.VerifyIDToken.
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // Scopes returns the granted scopes.

@@ -248,7 +248,11 @@ func TestTokenWaitRespectsContext(t *testing.T) {
 	f.refreshDelay = 300 * time.Millisecond
 	c, _ := aries.NewClientFromRefreshToken(config(f), f.issueRefresh())
 	go c.Token(context.Background()) // holds the refresh
-	time.Sleep(50 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); f.refreshes.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first refresh did not reach the server within 10s")
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -44,6 +44,8 @@ type benchCase struct {
 	// prepare returns the sender for one measurement of at most n
 	// requests (n is only used by counted cases).
 	prepare func(ctx context.Context, t *target, n int) (sender, error)
+	// ariesOnly cases have no floor to compare with (dpop.go).
+	ariesOnly bool
 }
 
 var allCases = []benchCase{
@@ -52,6 +54,9 @@ var allCases = []benchCase{
 	{name: "code_exchange", alias: "code", counted: true, prepare: codeExchange},
 	{name: "api_users_me", alias: "api", prepare: usersMe},
 	{name: "introspection", alias: "introspect", prepare: introspection},
+	{name: "client_credentials_dpop", alias: "cc-dpop", prepare: clientCredentialsDPoP, ariesOnly: true},
+	{name: "refresh_token_dpop", alias: "refresh-dpop", prepare: refreshTokenDPoP, ariesOnly: true},
+	{name: "api_users_me_dpop", alias: "api-dpop", prepare: usersMeDPoP, ariesOnly: true},
 }
 
 func caseByName(name string) (benchCase, bool) {

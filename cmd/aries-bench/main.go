@@ -11,7 +11,10 @@
 // (workers send back to back: capacity) and open-loop (requests due at a
 // fixed rate, latency counted from when each was due: latency under a
 // given load without coordinated omission). The refresh and code cases are
-// repeated with more refresh tokens already stored (-stored).
+// repeated with more refresh tokens already stored (-stored). The DPoP
+// cases (client_credentials_dpop, refresh_token_dpop, api_users_me_dpop,
+// dpop.go) run against Aries only, and the report compares each with its
+// bearer case (RFC 9449, docs/dpop.md).
 //
 // Run from the repository: go run ./cmd/aries-bench. BENCHMARKS.md has the
 // figures and what bounds each case.
@@ -84,7 +87,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("aries-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	cases := fs.String("cases", "client_credentials,refresh_token,code_exchange,api_users_me,introspection", "cases to run, comma-separated; short names: cc, refresh, code, api, introspect")
+	cases := fs.String("cases", "client_credentials,refresh_token,code_exchange,api_users_me,introspection,client_credentials_dpop,refresh_token_dpop,api_users_me_dpop",
+		"cases to run, comma-separated; short names: cc, refresh, code, api, introspect, cc-dpop, refresh-dpop, api-dpop")
 	fs.IntVar(&o.concurrency, "concurrency", 32, "workers, each with its own connection")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of one measurement")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unrecorded load before each closed-loop measurement")
@@ -308,6 +312,9 @@ func (t *tier) pair(p *preparer, loop string, rate float64, round int) (skipped 
 	if round%2 == 1 {
 		order = []*target{t.w.floor, t.w.aries}
 	}
+	if p.c.ariesOnly {
+		order = []*target{t.w.aries}
+	}
 	for _, tg := range order {
 		m, err := t.measure(p, tg, loop, rate, round)
 		if err != nil {
@@ -390,7 +397,11 @@ func (p *preparer) prepare(t *target) (sender, error) {
 // profileCase runs the case closed-loop once more against each server
 // while its CPU profile is recorded.
 func profileCase(ctx context.Context, o options, w *world, c benchCase, stored int, prepare func(*target) (sender, error), logf func(string, ...any)) error {
-	for _, t := range []*target{w.aries, w.floor} {
+	targets := []*target{w.aries, w.floor}
+	if c.ariesOnly {
+		targets = targets[:1]
+	}
+	for _, t := range targets {
 		s, err := prepare(t)
 		if err != nil {
 			return err

@@ -76,6 +76,7 @@ func TestSmoke(t *testing.T) {
 		"aries refresh_token closed 200", "floor refresh_token closed 200",
 		"aries refresh_token closed 1000", "floor refresh_token closed 1000",
 		"aries introspection closed 200", "floor introspection closed 200",
+		"aries client_credentials_dpop closed 200", "aries refresh_token_dpop closed 200", "aries api_users_me_dpop closed 200",
 	} {
 		if !ran[want] {
 			t.Errorf("no measurement of %s", want)

@@ -255,6 +255,7 @@ func (t *target) setRefreshToken(w int, tok string) {
 type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
 }
 
 // rotate sends one refresh_token grant for worker w and keeps the new

@@ -11,7 +11,6 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/lockout"
 	"github.com/ariesexchange/aries/internal/mfa"
 	"github.com/ariesexchange/aries/internal/registry"
@@ -43,6 +42,7 @@ func newCommand(stdin io.Reader, stdout, stderr io.Writer) *cli.Command {
 						&cli.BoolFlag{Name: "password-stdin", Usage: "read the password from the first line of standard input"},
 						&cli.BoolFlag{Name: "mfa", Usage: "enroll TOTP multi-factor authentication"},
 						&cli.BoolFlag{Name: "admin", Usage: "allow the admin scope"},
+						&cli.BoolFlag{Name: "email-verified", Usage: "you checked the user controls this email: ID tokens say email_verified true"},
 						jsonFlag,
 					},
 					Action: func(ctx context.Context, cmd *cli.Command) error {
@@ -72,6 +72,9 @@ func newCommand(stdin io.Reader, stdout, stderr io.Writer) *cli.Command {
 							&cli.BoolFlag{Name: "resource-server", Usage: "may introspect tokens issued to other clients"},
 							&cli.StringSliceFlag{Name: "redirect-uri", Usage: "a redirect URI, exactly as the app will send it (repeatable)"},
 							&cli.StringSliceFlag{Name: "scope", Usage: `space-separated scopes the client may ask for, e.g. "read trade"`},
+							postLogoutFlag(),
+							idTokenAlgFlag(),
+							dpopBoundFlag(),
 							jsonFlag,
 						},
 						Action: func(ctx context.Context, cmd *cli.Command) error {
@@ -92,17 +95,10 @@ func newCommand(stdin io.Reader, stdout, stderr io.Writer) *cli.Command {
 				Usage: "manage token signing keys",
 				Commands: []*cli.Command{{
 					Name:  "rotate",
-					Usage: "add a new signing key; old public keys stay published until their tokens expire",
+					Usage: "add new signing keys (ES256 for access tokens, RS256 for ID tokens); old public keys stay published until their tokens expire",
 					Flags: []cli.Flag{jsonFlag},
 					Action: func(ctx context.Context, cmd *cli.Command) error {
-						return withEnv(ctx, cmd, func(e *env) error {
-							k, err := keys.Rotate(ctx, e.store, e.master.Keys().KeyEncryption, e.now())
-							if err != nil {
-								return err
-							}
-							return output(cmd, map[string]any{"kid": k.ID, "alg": k.Algorithm, "created_at": k.CreatedAt.UTC()},
-								fmt.Sprintf("new signing key %s (%s); running servers pick it up within a minute\n", k.ID, k.Algorithm))
-						})
+						return withEnv(ctx, cmd, func(e *env) error { return keysRotate(ctx, cmd, e) })
 					},
 				}},
 			},
@@ -159,11 +155,11 @@ func usersCreate(ctx context.Context, cmd *cli.Command, e *env) error {
 			return err
 		}
 	}
-	u, err := createUser(ctx, e, cmd.String("email"), password, cmd.Bool("admin"))
+	u, err := createUser(ctx, e, cmd.String("email"), password, cmd.Bool("admin"), cmd.Bool("email-verified"))
 	if err != nil {
 		return err
 	}
-	out := userJSON{ID: u.ID, Email: u.Email, MFA: false, Admin: u.Admin}
+	out := userJSON{ID: u.ID, Email: u.Email, MFA: false, Admin: u.Admin, EmailVerified: u.EmailVerified}
 	text := fmt.Sprintf("created user %s (%s)\n", u.Email, u.ID)
 	if second != nil {
 		enr, codes, err := second.Enroll(ctx, u)
@@ -212,6 +208,7 @@ type userJSON struct {
 	TOTPURI       string   `json:"totp_uri,omitempty"`
 	RecoveryCodes []string `json:"recovery_codes,omitempty"`
 	Admin         bool     `json:"admin"`
+	EmailVerified bool     `json:"email_verified"`
 }
 
 func readLine(r io.Reader) (string, error) {
@@ -249,6 +246,8 @@ func describeClient(c store.Client) string {
 	fmt.Fprintf(tw, "disabled\t%t\n", c.Disabled)
 	fmt.Fprintf(tw, "redirect_uris\t%s\n", strings.Join(c.RedirectURIs, " "))
 	fmt.Fprintf(tw, "scopes\t%s\n", strings.Join(c.Scopes, " "))
+	describeOIDC(tw, c)
+	fmt.Fprintf(tw, "dpop_bound_access_tokens\t%t\n", c.DPoPBoundAccessTokens)
 	tw.Flush()
 	return b.String()
 }
@@ -261,6 +260,10 @@ func clientsCreate(ctx context.Context, cmd *cli.Command, e *env) error {
 		ResourceServer: cmd.Bool("resource-server"),
 		RedirectURIs:   cmd.StringSlice("redirect-uri"),
 		Scopes:         strings.Join(cmd.StringSlice("scope"), " "),
+
+		PostLogoutRedirectURIs: cmd.StringSlice("post-logout-redirect-uri"),
+		IDTokenAlg:             cmd.String("id-token-alg"),
+		DPoPBound:              cmd.Bool("dpop-bound"),
 	}, e.now())
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -13,6 +14,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ariesexchange/aries/internal/lockout"
+	"github.com/ariesexchange/aries/internal/store/sqlite"
 )
 
 func TestClientsCommands(t *testing.T) {
@@ -131,8 +135,20 @@ func TestKeysRotatePublishesBothKeys(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &set); err != nil {
 		t.Fatal(err)
 	}
-	if len(set.Keys) != 2 || set.Keys[0].Kid != k["kid"] {
-		t.Errorf("JWKS %s: want the new key %v first and the old one still published", body, k["kid"])
+	// Each algorithm (ES256 for access tokens, RS256 for ID tokens) has a
+	// new key, published beside the old one.
+	published := map[string]bool{}
+	for _, key := range set.Keys {
+		published[key.Kid] = true
+	}
+	rotated, _ := k["keys"].([]any)
+	if len(set.Keys) != 4 || len(rotated) != 2 || !published[k["kid"].(string)] {
+		t.Errorf("JWKS %s: want the two new keys %v and the two old ones still published", body, k["keys"])
+	}
+	for _, r := range rotated {
+		if kid, _ := r.(map[string]any)["kid"].(string); !published[kid] {
+			t.Errorf("new key %v is not published", r)
+		}
 	}
 	for _, key := range set.Keys {
 		if key.D != "" {
@@ -207,4 +223,65 @@ func TestRefreshTokenSurvivesSIGKILL(t *testing.T) {
 	f.testServer = &testServer{URL: u, dir: dir}
 	wantTokens(t, f.token(t, url.Values{"grant_type": {"refresh_token"}, "client_id": {f.conf.ClientID},
 		"client_secret": {f.conf.ClientSecret}, "refresh_token": {tr.RefreshToken}}), true)
+}
+
+func TestUsersCreateMFAText(t *testing.T) {
+	dir := t.TempDir()
+	out, errOut, status := aries(t, dir, "users", "create", "--email", "mfa@example.com", "--password", "mfa user password", "--mfa")
+	if status != 0 {
+		t.Fatalf("users create --mfa: status %d: %s", status, errOut)
+	}
+	for _, want := range []string{"totp_secret  ", "totp_uri     otpauth://totp/Aries:mfa@example.com?", "Recovery codes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "\n  "); n != 10 {
+		t.Errorf("output lists %d recovery codes, want 10:\n%s", n, out)
+	}
+	u := ariesJSON[userJSON](t, dir, "users", "create", "--email", "mfa-json@example.com", "--password", "mfa user password", "--mfa")
+	if !u.MFA || u.TOTPSecret == "" || !strings.HasPrefix(u.TOTPURI, "otpauth://totp/") || len(u.RecoveryCodes) != 10 {
+		t.Errorf("users create --mfa --json: got %+v, want mfa true, a secret, an otpauth URI and 10 recovery codes", u)
+	}
+	plain := ariesJSON[userJSON](t, dir, "users", "create", "--email", "plain@example.com", "--password", "a password")
+	if plain.MFA || plain.TOTPSecret != "" || plain.RecoveryCodes != nil {
+		t.Errorf("users create without --mfa: got %+v, want no MFA fields", plain)
+	}
+}
+
+// TestUsersUnlock: `aries users unlock ID` lifts a locked second factor
+// (internal/server's TestSecondFactorCannotBeBruteForced locks one through
+// the sign-in pages and signs in after the same unlock) and says so; an
+// unknown id is an error naming it.
+func TestUsersUnlock(t *testing.T) {
+	dir := t.TempDir()
+	u := ariesJSON[userJSON](t, dir, "users", "create", "--email", "target@example.com", "--password", "mfa user password", "--mfa")
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "aries.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	factors := &lockout.SecondFactors{Store: st, Now: time.Now}
+	if err := st.LockSecondFactor(ctx, u.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if locked, err := factors.Locked(ctx, u.ID); err != nil || !locked {
+		t.Fatalf("before the unlock: locked %t, %v; want locked", locked, err)
+	}
+
+	out, errOut, status := aries(t, dir, "users", "unlock", u.ID, "--json")
+	var unlocked struct {
+		ID       string `json:"id"`
+		Unlocked bool   `json:"unlocked"`
+	}
+	if status != 0 || json.Unmarshal([]byte(out), &unlocked) != nil || unlocked.ID != u.ID || !unlocked.Unlocked {
+		t.Fatalf("aries users unlock: status %d, %s %s", status, out, errOut)
+	}
+	if locked, err := factors.Locked(ctx, u.ID); err != nil || locked {
+		t.Errorf("after aries users unlock: locked %t, %v; want unlocked", locked, err)
+	}
+	if _, errOut, status := aries(t, dir, "users", "unlock", "usr_nobody"); status == 0 || !strings.Contains(errOut, "no user") {
+		t.Errorf("users unlock of an unknown id: status %d, stderr %q; want an error naming it", status, errOut)
+	}
 }

@@ -27,12 +27,15 @@ func clientsUpdateCommand(jsonFlag cli.Flag) *cli.Command {
 			&cli.BoolFlag{Name: "resource-server", Usage: "may introspect tokens issued to other clients (--resource-server=false to clear)"},
 			&cli.StringSliceFlag{Name: "redirect-uri", Usage: "replaces every redirect URI (repeatable)"},
 			&cli.StringSliceFlag{Name: "scope", Usage: `replaces the scopes, e.g. "read trade"`},
+			postLogoutFlag(),
+			idTokenAlgFlag(),
+			dpopBoundFlag(),
 			jsonFlag,
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			id := cmd.Args().First()
 			if id == "" || cmd.Args().Len() > 1 {
-				return fmt.Errorf("usage: aries clients update CLIENT_ID [--name N] [--redirect-uri U ...] [--scope S] [--first-party[=false]] [--resource-server[=false]]")
+				return fmt.Errorf("usage: aries clients update CLIENT_ID [--name N] [--redirect-uri U ...] [--scope S] [--first-party[=false]] [--resource-server[=false]] [--post-logout-redirect-uri U ...] [--id-token-alg RS256|ES256] [--dpop-bound[=false]]")
 			}
 			return withEnv(ctx, cmd, func(e *env) error { return clientsUpdate(ctx, cmd, e, id) })
 		},
@@ -50,6 +53,10 @@ func clientsUpdate(ctx context.Context, cmd *cli.Command, e *env, id string) err
 		ResourceServer: c.ResourceServer,
 		RedirectURIs:   c.RedirectURIs,
 		Scopes:         scope.Join(c.Scopes),
+
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
+		IDTokenAlg:             c.IDTokenSignedResponseAlg,
+		DPoPBound:              c.DPoPBoundAccessTokens,
 	}
 	if cmd.IsSet("name") {
 		spec.Name = cmd.String("name")
@@ -65,6 +72,15 @@ func clientsUpdate(ctx context.Context, cmd *cli.Command, e *env, id string) err
 	}
 	if cmd.IsSet("scope") {
 		spec.Scopes = strings.Join(cmd.StringSlice("scope"), " ")
+	}
+	if cmd.IsSet("post-logout-redirect-uri") {
+		spec.PostLogoutRedirectURIs = nonEmpty(cmd.StringSlice("post-logout-redirect-uri"))
+	}
+	if cmd.IsSet("id-token-alg") {
+		spec.IDTokenAlg = cmd.String("id-token-alg")
+	}
+	if cmd.IsSet("dpop-bound") {
+		spec.DPoPBound = cmd.Bool("dpop-bound")
 	}
 	if _, err := registry.Update(ctx, e.store, registry.Operator, c, spec, e.now()); err != nil {
 		return err

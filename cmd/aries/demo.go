@@ -33,7 +33,7 @@ func seedDemo(ctx context.Context, e *env, issuer string, w io.Writer) error {
 		return err
 	}
 	password := rand.Text()[:20]
-	if _, err := createUser(ctx, e, demoEmail, password, false); err != nil {
+	if _, err := createUser(ctx, e, demoEmail, password, false, false); err != nil {
 		return err
 	}
 	conf, confSecret, err := registry.Create(ctx, e.store, e.hasher, registry.Operator, registry.Spec{

@@ -30,7 +30,7 @@ func storeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "db", Value: defaultDatabase, Sources: cli.EnvVars("ARIES_DATABASE_URL"),
 			Usage: "the store: sqlite:PATH or postgres://..."},
 		&cli.StringFlag{Name: "redis", Sources: cli.EnvVars("ARIES_REDIS_URL"),
-			Usage: "redis://[:PASSWORD@]HOST:PORT/DB for rate limits shared by several instances (rediss:// for TLS); per-instance limits while it is unreachable"},
+			Usage: "redis://[:PASSWORD@]HOST:PORT/DB for rate limits and DPoP proofs shared by several instances (rediss:// for TLS); per-instance limits while it is unreachable, and DPoP requests refused"},
 		&cli.StringFlag{Name: "secret", Sources: cli.EnvVars("ARIES_SECRET"),
 			Usage: "root secret (32+ random bytes, base64): keys the hashes of secrets and encrypts signing keys. With SQLite and no value, one is kept in secret.key next to the database"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Sources: cli.EnvVars("ARIES_LOG_LEVEL"), Usage: "debug, info, warn or error"},
@@ -199,7 +199,7 @@ func (e *env) client(ctx context.Context, id string) (store.Client, error) {
 }
 
 // createUser validates and stores a new user.
-func createUser(ctx context.Context, e *env, email, pw string, admin bool) (store.User, error) {
+func createUser(ctx context.Context, e *env, email, pw string, admin, emailVerified bool) (store.User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if at := strings.IndexByte(email, '@'); at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t\r\n") {
 		return store.User{}, fmt.Errorf("%q is not an email address", email)
@@ -208,7 +208,7 @@ func createUser(ctx context.Context, e *env, email, pw string, admin bool) (stor
 	if err != nil {
 		return store.User{}, err
 	}
-	u := store.User{ID: secret.ID("usr_"), Email: email, PasswordHash: hash, Admin: admin, CreatedAt: e.now()}
+	u := store.User{ID: secret.ID("usr_"), Email: email, PasswordHash: hash, Admin: admin, CreatedAt: e.now(), EmailVerified: emailVerified}
 	if err := e.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return store.User{}, fmt.Errorf("a user with email %s already exists", email)

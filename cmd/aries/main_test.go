@@ -7,17 +7,23 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"html"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ariesexchange/aries/internal/testenv"
 )
+
+// The tests of this package are about the binary: the command line, serve
+// and its listeners, signals, the demo, the browser, and the scale-out
+// cluster of cluster_test.go. They run `aries` itself (run), so they cannot
+// move its clock: what depends on time is tested where it is owned, with
+// an injected clock (each handler's package, and internal/server's flow
+// tests for what crosses handlers).
 
 // aries runs one command line against the store in dir, as a user would,
 // and returns what it printed.
@@ -120,57 +126,25 @@ func newFixture(t *testing.T, serveFlags ...string) *fixture {
 	return f
 }
 
-// browser is a user agent with cookies that does not follow redirects, so
-// each step of the flow can be checked.
-func browser(t *testing.T) *http.Client {
-	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{
-		Jar:           jar,
-		Timeout:       10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
-var (
-	formAction  = regexp.MustCompile(`<form[^>]*method="post"[^>]*action="([^"]*)"`)
-	hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
-)
-
-// form returns the action and hidden fields of the page's first POST form.
-func form(t *testing.T, page string) (string, url.Values) {
-	t.Helper()
-	m := formAction.FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("no POST form on the page:\n%s", page)
-	}
-	fields := url.Values{}
-	for _, in := range hiddenInput.FindAllStringSubmatch(page, -1) {
-		fields.Set(html.UnescapeString(in[1]), html.UnescapeString(in[2]))
-	}
-	return html.UnescapeString(m[1]), fields
-}
+// browser, get, postForm and form are testenv's, in the shapes the tests
+// of this package use.
+func browser(t *testing.T) *http.Client { return testenv.Browser(t) }
 
 func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 	t.Helper()
-	resp, err := c.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	p := testenv.Get(t, c, u)
+	return p.Response, p.Body
 }
 
 func postForm(t *testing.T, c *http.Client, u string, v url.Values) (*http.Response, string) {
 	t.Helper()
-	resp, err := c.PostForm(u, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	p := testenv.PostForm(t, c, u, v)
+	return p.Response, p.Body
+}
+
+func form(t *testing.T, page string) (string, url.Values) {
+	t.Helper()
+	return testenv.Form(t, page)
 }
 
 // authorize drives the hosted pages like a person would: open the
@@ -178,33 +152,7 @@ func postForm(t *testing.T, c *http.Client, u string, v url.Values) (*http.Respo
 // client.
 func (f *fixture) authorize(t *testing.T, c *http.Client, q url.Values) *url.URL {
 	t.Helper()
-	resp, page := get(t, c, f.URL+"/oauth2/authorize?"+q.Encode())
-	for range 5 {
-		switch {
-		case resp.StatusCode == http.StatusOK && strings.Contains(page, `name="password"`):
-			action, fields := form(t, page)
-			fields.Set("email", f.email)
-			fields.Set("password", f.password)
-			resp, page = postForm(t, c, f.URL+action, fields)
-		case resp.StatusCode == http.StatusOK && strings.Contains(page, `name="decision"`):
-			action, fields := form(t, page)
-			fields.Set("decision", "approve")
-			resp, page = postForm(t, c, f.URL+action, fields)
-		case resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther:
-			loc, err := resp.Location()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.HasPrefix(loc.String(), f.URL) {
-				return loc
-			}
-			resp, page = get(t, c, loc.String())
-		default:
-			t.Fatalf("unexpected step: %d\n%s", resp.StatusCode, page)
-		}
-	}
-	t.Fatal("the flow did not reach the client within 5 steps")
-	return nil
+	return testenv.Authorize(t, c, f.URL, testenv.Person{Email: f.email, Password: f.password}, q)
 }
 
 // code runs the flow for a client and returns the authorization code.
@@ -230,55 +178,21 @@ func pkcePair() (verifier, challenge string) {
 }
 
 // tokenResult is any answer of the token endpoint.
-type tokenResult struct {
-	Status       int
-	Header       http.Header
-	AccessToken  string `json:"access_token"`
-	TokenType    string `json:"token_type"`
-	ExpiresIn    int64  `json:"expires_in"`
-	RefreshToken string `json:"refresh_token"`
-	Scope        string `json:"scope"`
-	Error        string `json:"error"`
-	Description  string `json:"error_description"`
-}
+type tokenResult = testenv.TokenAnswer
 
 // post sends a body to an endpoint with the given content type.
 func (s *testServer) post(t *testing.T, path, contentType, body string, basic ...string) tokenResult {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, s.URL+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	if len(basic) == 2 {
-		req.SetBasicAuth(url.QueryEscape(basic[0]), url.QueryEscape(basic[1]))
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	r := tokenResult{Status: resp.StatusCode, Header: resp.Header}
-	b, _ := io.ReadAll(resp.Body)
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &r); err != nil {
-			t.Fatalf("POST %s: %d, body is not JSON: %s", path, resp.StatusCode, b)
-		}
-	}
-	return r
+	return testenv.PostToken(t, s.URL, path, contentType, body, basic...)
 }
 
 func (s *testServer) token(t *testing.T, v url.Values, basic ...string) tokenResult {
 	t.Helper()
-	return s.post(t, "/v1/oauth2/token", "application/x-www-form-urlencoded", v.Encode(), basic...)
+	return testenv.Token(t, s.URL, v, basic...)
 }
 
 // introspection is the RFC 7662 answer.
-type introspection struct {
-	Active   bool     `json:"active"`
-	Scope    string   `json:"scope"`
-	ClientID string   `json:"client_id"`
-	Sub      string   `json:"sub"`
-	AMR      []string `json:"amr"`
-	AuthTime int64    `json:"auth_time"`
-}
+type introspection = testenv.Introspection
 
 // introspect asks about tok as the fixture's resource server, which may
 // introspect any client's tokens (docs/security.md#who-may-introspect), or
@@ -289,45 +203,10 @@ func (f *fixture) introspect(t *testing.T, tok string) introspection {
 	if asker.ClientID == "" {
 		asker = f.conf
 	}
-	req, _ := http.NewRequest(http.MethodPost, f.URL+"/v1/oauth2/introspect",
-		strings.NewReader(url.Values{"token": {tok}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(asker.ClientID, asker.ClientSecret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("introspect: %d %s", resp.StatusCode, b)
-	}
-	var in introspection
-	if err := json.NewDecoder(resp.Body).Decode(&in); err != nil {
-		t.Fatal(err)
-	}
-	return in
+	return testenv.Introspect(t, f.URL, asker.ClientID, asker.ClientSecret, tok)
 }
 
-func wantError(t *testing.T, got tokenResult, status int, code string) {
-	t.Helper()
-	if got.Status != status || got.Error != code {
-		t.Errorf("got %d %q (%s), want %d %q", got.Status, got.Error, got.Description, status, code)
-	}
-}
-
-func wantTokens(t *testing.T, got tokenResult, refresh bool) {
-	t.Helper()
-	if got.Status != http.StatusOK {
-		t.Fatalf("got %d %s: %s, want 200", got.Status, got.Error, got.Description)
-	}
-	if got.AccessToken == "" || got.TokenType != "Bearer" || got.ExpiresIn <= 0 || got.Scope == "" {
-		t.Errorf("incomplete token response: %+v", got)
-	}
-	if refresh != (got.RefreshToken != "") {
-		t.Errorf("refresh_token present = %t, want %t", got.RefreshToken != "", refresh)
-	}
-	if cc := got.Header.Get("Cache-Control"); cc != "no-store" {
-		t.Errorf("Cache-Control %q, want no-store", cc)
-	}
-}
+var (
+	wantError  = testenv.WantError
+	wantTokens = testenv.WantTokens
+)

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/ariesexchange/aries/internal/ratelimit"
+	"github.com/ariesexchange/aries/internal/replay"
 	"github.com/ariesexchange/aries/internal/server"
 )
 
@@ -42,6 +43,7 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 			&cli.DurationFlag{Name: "mfa-max-age", Value: d.MFAMaxAge, Sources: cli.EnvVars("ARIES_MFA_MAX_AGE"), Usage: "how long a browser session's last TOTP code covers --mfa-scopes"},
 			&cli.StringFlag{Name: "pprof-addr", Sources: cli.EnvVars("ARIES_PPROF_ADDR"), Usage: "serve Go runtime profiles (net/http/pprof) on this loopback address; off when empty"},
 			&cli.StringFlag{Name: "metrics-addr", Value: defaultMetricsAddr, Sources: cli.EnvVars("ARIES_METRICS_ADDR"), Usage: "serve Prometheus metrics at /metrics on this address, never on --addr; off when empty"},
+			&cli.BoolFlag{Name: "dpop-nonce", Sources: cli.EnvVars("ARIES_DPOP_NONCE"), Usage: "make every DPoP proof carry a server nonce (RFC 9449 section 8), rotating every minute"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			return withEnv(ctx, cmd, func(e *env) error { return serve(ctx, cmd, e, stdout, stderr) })
@@ -104,8 +106,10 @@ func serve(ctx context.Context, cmd *cli.Command, e *env, stdout, stderr io.Writ
 	cfg.RevocationInterval = cmd.Duration("revocation-interval")
 	cfg.MFAScopes = strings.Fields(strings.Join(cmd.StringSlice("mfa-scopes"), " "))
 	cfg.MFAMaxAge = cmd.Duration("mfa-max-age")
+	cfg.DPoPNonce = cmd.Bool("dpop-nonce")
 	if e.redis != nil {
 		cfg.SharedLimiter = ratelimit.NewRedis(e.redis, "")
+		cfg.DPoPReplay = replay.NewRedis(e.redis, "")
 		redis.SetLogger(redisLogger{logger})
 	}
 

@@ -12,7 +12,7 @@ import (
 )
 
 // DefaultTTL is the access-token lifetime when Minter.TTL is zero
-// (DESIGN.md section 4).
+// (docs/protocol.md#lifetimes).
 const DefaultTTL = 15 * time.Minute
 
 // Minter issues access tokens for one issuer and audience. Tokens are

@@ -3,12 +3,10 @@ package accesstoken
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +17,7 @@ import (
 
 	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testenv"
 	"github.com/ariesexchange/aries/sdk/bearer"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
@@ -32,31 +30,21 @@ const (
 )
 
 type env struct {
+	*testenv.Env
 	t   testing.TB
 	st  store.Store
 	kek []byte
-	now time.Time
 	kr  *keys.Keyring
 	m   *Minter
 }
 
-// newEnv returns a Minter over a fresh keyring whose clock is e.now.
+// newEnv returns a Minter over a fresh keyring whose clock is e.Clock,
+// stopped at t0.
 func newEnv(t testing.TB, publishFor time.Duration) *env {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "aries.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := &env{t: t, st: st, kek: make([]byte, keys.KEKSize), now: t0}
-	rand.Read(e.kek)
-	clock := func() time.Time { return e.now }
-	kr, err := keys.Open(context.Background(), e.st, e.kek, publishFor, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.kr = kr
-	e.m = &Minter{Keys: kr, Issuer: issuer, Audience: audience, TTL: 15 * time.Minute, Now: clock}
+	te := testenv.New(t, testenv.NoUser(), testenv.At(t0), testenv.PublishFor(publishFor))
+	e := &env{Env: te, t: t, st: te.Store, kek: te.Master.Keys().KeyEncryption, kr: te.Keyring()}
+	e.m = &Minter{Keys: e.kr, Issuer: issuer, Audience: audience, TTL: 15 * time.Minute, Now: te.Clock.Now}
 	return e
 }
 
@@ -78,7 +66,7 @@ func (e *env) verifier(t testing.TB) *bearer.Verifier {
 	v, err := bearer.NewVerifier(bearer.Config{
 		KeySet: func(context.Context) ([]byte, error) { return json.Marshal(e.kr.JWKS()) },
 		Issuer: issuer, Audience: audience,
-		Now: func() time.Time { return e.now },
+		Now: e.Clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -324,7 +312,7 @@ func TestParseExpiry(t *testing.T) {
 		{"a day later", exp.Add(24 * time.Hour), errExpired},
 	}
 	for _, tt := range tests {
-		e.now = tt.at
+		e.Clock.Set(tt.at)
 		if _, err := e.parse(tok); verdict(err) != tt.want {
 			t.Errorf("%s: got %v, want %v", tt.name, err, tt.want)
 		}
@@ -343,8 +331,8 @@ func TestOldKeyVerifiesWhilePublished(t *testing.T) {
 	}
 	oldKID := e.kr.ActiveKeyID()
 
-	e.now = t0.Add(time.Minute)
-	rotatedAt := e.now
+	e.Clock.Set(t0.Add(time.Minute))
+	rotatedAt := e.Now()
 	if _, err := keys.Rotate(context.Background(), e.st, e.kek, rotatedAt); err != nil {
 		t.Fatal(err)
 	}
@@ -364,11 +352,11 @@ func TestOldKeyVerifiesWhilePublished(t *testing.T) {
 			t.Errorf("right after rotation: got %v, want nil", err)
 		}
 	}
-	e.now = rotatedAt.Add(publishFor - time.Second)
+	e.Clock.Set(rotatedAt.Add(publishFor - time.Second))
 	if _, err := e.parse(oldTok); err != nil {
 		t.Errorf("just before publishFor: got %v, want nil", err)
 	}
-	e.now = rotatedAt.Add(publishFor)
+	e.Clock.Set(rotatedAt.Add(publishFor))
 	if _, err := e.parse(oldTok); verdict(err) != bearer.ErrInvalidToken {
 		t.Errorf("once publishFor has passed: got %v, want %v", err, bearer.ErrInvalidToken)
 	}

@@ -2,12 +2,10 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,11 +14,10 @@ import (
 
 	"github.com/ariesexchange/aries/internal/accesstoken"
 	"github.com/ariesexchange/aries/internal/introspect"
-	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/registry"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testenv"
 	"github.com/ariesexchange/aries/sdk/bearer"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
@@ -29,9 +26,10 @@ const issuer = "http://aries.test"
 
 // env is the admin API over a real SQLite store and real tokens.
 type env struct {
+	*testenv.Env
 	t      *testing.T
 	srv    *httptest.Server
-	st     *sqlite.Store
+	st     testenv.Backend
 	hasher *secret.Hasher
 	minter *accesstoken.Minter
 	admin  store.User
@@ -41,48 +39,29 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aries.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	kek := make([]byte, keys.KEKSize)
-	rand.Read(kek)
-	ring, err := keys.Open(ctx, st, kek, time.Hour, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
+	te := testenv.New(t, testenv.NoUser())
+	st, ring := te.Store, te.Keyring()
 	e := &env{
+		Env:    te,
 		t:      t,
 		st:     st,
-		hasher: secret.NewHasher([]byte("a test pepper of thirty-two bytes")),
-		minter: &accesstoken.Minter{Keys: ring, Issuer: issuer, Audience: issuer},
-		admin:  store.User{ID: "usr_root", Email: "root@example.com", PasswordHash: "x", Admin: true, CreatedAt: now},
-		dev:    store.User{ID: "usr_ada", Email: "ada@example.com", PasswordHash: "x", CreatedAt: now},
-		app: store.Client{ID: "aries_ci_console", Name: "Admin console", Type: store.Confidential, SecretHash: "h1$x",
-			RedirectURIs: []string{"https://console.example/cb"}, Scopes: []string{"user:information", "admin"},
-			CreatedAt: now, UpdatedAt: now},
+		hasher: te.Hasher,
+		minter: &accesstoken.Minter{Keys: ring, Issuer: issuer, Audience: issuer, Now: te.Clock.Now},
+		admin:  te.NewUser(store.User{ID: "usr_root", Email: "root@example.com", Admin: true}, ""),
+		dev:    te.NewUser(store.User{ID: "usr_ada", Email: "ada@example.com"}, ""),
 	}
-	for _, u := range []store.User{e.admin, e.dev} {
-		if err := st.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := st.CreateClient(ctx, e.app); err != nil {
-		t.Fatal(err)
-	}
+	e.app, _ = te.NewClient(store.Client{ID: "aries_ci_console", Name: "Admin console", SecretHash: "h1$x",
+		RedirectURIs: []string{"https://console.example/cb"}, Scopes: []string{"user:information", "admin"}})
 	mux := http.NewServeMux()
 	verifier, err := bearer.NewVerifier(bearer.Config{
 		KeySet: func(context.Context) ([]byte, error) { return json.Marshal(ring.JWKS()) },
-		Issuer: issuer, Audience: issuer,
+		Issuer: issuer, Audience: issuer, Now: te.Clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens := &introspect.Handler{Store: st, Hasher: e.hasher, Tokens: verifier, Issuer: issuer, Now: time.Now}
-	(&Handler{Store: st, Hasher: e.hasher, Tokens: tokens}).Register(mux)
+	tokens := &introspect.Handler{Store: st, Hasher: e.hasher, Tokens: verifier, Issuer: issuer, Now: te.Clock.Now}
+	(&Handler{Store: st, Hasher: e.hasher, Tokens: tokens, Now: te.Clock.Now}).Register(mux)
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	return e
@@ -91,19 +70,13 @@ func newEnv(t *testing.T) *env {
 // token mints an access token for u with scope, through a live grant.
 func (e *env) token(u store.User, scope string) (tok, grantID string) {
 	e.t.Helper()
-	now := time.Now()
-	g := store.Grant{ID: secret.ID("grt_"), ClientID: e.app.ID, UserID: u.ID, Scopes: strings.Fields(scope),
-		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	ac := store.AuthCode{Hash: e.hasher.Hash(secret.New(secret.CodePrefix)), GrantID: g.ID, ClientID: e.app.ID, UserID: u.ID,
-		RedirectURI: e.app.RedirectURIs[0], Scopes: g.Scopes, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
-	if err := e.st.CreateAuthCode(context.Background(), ac, g); err != nil {
-		e.t.Fatal(err)
-	}
-	tok, _, err := e.minter.Mint(protocol.Claims{Subject: u.ID, ClientID: e.app.ID, Scopes: strings.Fields(scope), GrantID: g.ID})
+	_, grantID = e.IssueCode(testenv.Code{ClientID: e.app.ID, UserID: u.ID, RedirectURI: e.app.RedirectURIs[0],
+		Scopes: strings.Fields(scope), GrantTTL: time.Hour})
+	tok, _, err := e.minter.Mint(protocol.Claims{Subject: u.ID, ClientID: e.app.ID, Scopes: strings.Fields(scope), GrantID: grantID})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return tok, g.ID
+	return tok, grantID
 }
 
 type answer struct {

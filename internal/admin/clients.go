@@ -22,6 +22,15 @@ type createRequest struct {
 	RedirectURIs   []string `json:"redirect_uris"`
 	Scopes         []string `json:"scopes"`
 	OwnerID        string   `json:"owner_id"` // optional: the developer who manages it in the Client Center
+
+	// OpenID Connect (docs/oidc.md), optional: RS256 when no algorithm is
+	// given.
+	PostLogoutRedirectURIs   []string `json:"post_logout_redirect_uris"`
+	IDTokenSignedResponseAlg string   `json:"id_token_signed_response_alg"`
+
+	// DPoPBoundAccessTokens: DPoP-bound tokens only (RFC 9449 section
+	// 5.2, docs/dpop.md).
+	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
 }
 
 // updateRequest is the body of PATCH /admin/v1/clients/{id}: a field left
@@ -32,6 +41,11 @@ type updateRequest struct {
 	ResourceServer *bool     `json:"resource_server"`
 	RedirectURIs   *[]string `json:"redirect_uris"`
 	Scopes         *[]string `json:"scopes"`
+
+	PostLogoutRedirectURIs   *[]string `json:"post_logout_redirect_uris"`
+	IDTokenSignedResponseAlg *string   `json:"id_token_signed_response_alg"`
+
+	DPoPBoundAccessTokens *bool `json:"dpop_bound_access_tokens"`
 }
 
 // withClient loads the client named in the path, or answers 404.
@@ -105,6 +119,10 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, admin store.Use
 		RedirectURIs:   req.RedirectURIs,
 		Scopes:         scope.Join(req.Scopes),
 		OwnerID:        req.OwnerID,
+
+		PostLogoutRedirectURIs: req.PostLogoutRedirectURIs,
+		IDTokenAlg:             req.IDTokenSignedResponseAlg,
+		DPoPBound:              req.DPoPBoundAccessTokens,
 	}
 	c, clientSecret, err := registry.Create(ctx, h.Store, h.Hasher, registry.ActorOf(admin), spec, h.Now())
 	if e := refused(err); e != nil {
@@ -142,6 +160,19 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, admin store.Use
 		ResourceServer: c.ResourceServer,
 		RedirectURIs:   c.RedirectURIs,
 		Scopes:         scope.Join(c.Scopes),
+
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
+		IDTokenAlg:             c.IDTokenSignedResponseAlg,
+		DPoPBound:              c.DPoPBoundAccessTokens,
+	}
+	if req.DPoPBoundAccessTokens != nil {
+		spec.DPoPBound = *req.DPoPBoundAccessTokens
+	}
+	if req.PostLogoutRedirectURIs != nil {
+		spec.PostLogoutRedirectURIs = *req.PostLogoutRedirectURIs
+	}
+	if req.IDTokenSignedResponseAlg != nil {
+		spec.IDTokenAlg = *req.IDTokenSignedResponseAlg
 	}
 	if req.Name != nil {
 		spec.Name = *req.Name

@@ -20,7 +20,7 @@
 //	GET    /admin/v1/clients               {"clients":[client...]}
 //	POST   /admin/v1/clients               create; 201 client with client_secret (confidential)
 //	GET    /admin/v1/clients/{id}          client
-//	PATCH  /admin/v1/clients/{id}          name, redirect_uris, scopes, first_party, resource_server; client
+//	PATCH  /admin/v1/clients/{id}          name, redirect_uris, scopes, first_party, resource_server, dpop_bound_access_tokens; client
 //	DELETE /admin/v1/clients/{id}          204
 //	POST   /admin/v1/clients/{id}/secret   client with its new client_secret
 //	POST   /admin/v1/clients/{id}/disable  client (every token it held is revoked)

@@ -9,9 +9,10 @@ import (
 	"github.com/ariesexchange/aries/internal/registry"
 )
 
-// TestAdministratorSettings covers resource_server (DESIGN.md section 8)
-// through the admin API, and the registry's refusal of a public first-party
-// client, which the API reports as 400 invalid_request.
+// TestAdministratorSettings covers resource_server
+// (docs/security.md#who-may-introspect) through the admin API, and the
+// registry's refusal of a public first-party client, which the API reports as
+// 400 invalid_request.
 func TestAdministratorSettings(t *testing.T) {
 	e := newEnv(t)
 	tok, _ := e.token(e.admin, "admin")

@@ -148,7 +148,8 @@ func (a *API) handler(rt Route) http.Handler {
 	panic(fmt.Sprintf("api: route %s %s must have exactly one of Sandbox and Upstream", rt.Method, rt.Path))
 }
 
-// callerKey keys rate limits by client and user (DESIGN.md section 6); for
+// callerKey keys rate limits by client and user
+// (docs/rate-limits.md#how-requests-are-keyed); for
 // a client acting as itself the user is the client.
 func callerKey(r *http.Request) string {
 	c, ok := bearer.FromContext(r.Context())
@@ -159,7 +160,7 @@ func callerKey(r *http.Request) string {
 }
 
 // exposed are the response headers a browser app may read.
-const exposed = "WWW-Authenticate, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Idempotent-Replayed, X-Request-Id"
+const exposed = "WWW-Authenticate, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Idempotent-Replayed, X-Request-Id, DPoP-Nonce"
 
 func cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +177,7 @@ func preflight(methods []string) http.Handler {
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("Access-Control-Allow-Methods", allow)
-		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, DPoP")
 		h.Set("Access-Control-Max-Age", "600")
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -15,8 +15,9 @@ import (
 )
 
 func TestRouteTable(t *testing.T) {
-	// Every example endpoint of seed 000's scope table, seed 002's
-	// get_current_user, and withdrawals (DESIGN.md section 5).
+	// Every example endpoint of the API documentation's scope table, the
+	// SDK documentation's get_current_user, and withdrawals
+	// (docs/scopes.md#routes-by-scope).
 	want := map[string][]string{
 		"PATCH /v1/users/me":                 {scope.UserInformation},
 		"GET /v1/users/me/profile":           {scope.UserInformation},

@@ -98,9 +98,10 @@ func TestEveryRouteIsProtected(t *testing.T) {
 }
 
 // TestBundlesOpenWhatDesignSays checks that the read, trade and withdraw
-// bundles of seed 002 open exactly the routes of the scopes DESIGN.md
-// section 5 expands them to (internal/token's TestRefreshToABundle checks
-// that a token for a bundle carries those scopes).
+// bundles of the SDK documentation open exactly the routes of the scopes
+// docs/scopes.md#bundles expands them to (internal/token's
+// TestRefreshToABundle checks that a token for a bundle carries those
+// scopes).
 func TestBundlesOpenWhatDesignSays(t *testing.T) {
 	e := newEnv(t)
 	account := e.accountID(t, e.login(t, e.app, e.User, "read").Token)

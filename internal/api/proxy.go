@@ -106,6 +106,7 @@ func newProxy(target *url.URL, routePrefix string, logger *slog.Logger) *httputi
 			pr.SetXForwarded()
 			h := pr.Out.Header
 			h.Del("Authorization")
+			h.Del("DPoP") // the proof goes with the token (RFC 9449 section 7)
 			h.Del("Cookie")
 			for name := range h {
 				if reservedHeader(name) {

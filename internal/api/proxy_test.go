@@ -37,10 +37,11 @@ func TestReservedHeader(t *testing.T) {
 	}
 }
 
-// TestProxyStripsReservedHeaders sends the caller headers in every spelling
-// a CGI or WSGI upstream folds into HTTP_X_ARIES_*, over real HTTP (Go's
-// server gives X_Aries_User a key of its own), and checks that the
-// upstream sees only the values Aries sets (DESIGN.md section 8).
+// TestProxyStripsReservedHeaders sends the caller headers in every spelling a
+// CGI or WSGI upstream folds into HTTP_X_ARIES_*, over real HTTP (Go's server
+// gives X_Aries_User a key of its own), and checks that the upstream sees
+// only the values Aries sets
+// (docs/security.md#upstreams-see-only-what-aries-sets).
 func TestProxyStripsReservedHeaders(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -13,10 +13,10 @@ import (
 type Route struct {
 	Method string // the HTTP method; GET for the WebSocket upgrade
 	Path   string // a net/http pattern path: /v1/accounts/{id}/balances
-	// Scopes opens the route: the token needs one of them (seed 000's
-	// table, DESIGN.md section 5).
+	// Scopes opens the route: the token needs one of them
+	// (docs/scopes.md#routes-by-scope).
 	Scopes   []string
-	Category ratelimit.Category // DESIGN.md section 6
+	Category ratelimit.Category // docs/rate-limits.md#categories-and-limits
 	// What serves it: a sandbox handler, or the upstream service mounted
 	// under this path prefix (configured with --upstream PREFIX=URL).
 	// Exactly one is set.
@@ -27,12 +27,12 @@ type Route struct {
 }
 
 // Routes is the route table of the Aries API: every example endpoint of
-// the scope table in the Aries OAuth2 guide (seed 000), the endpoints the
-// SDK examples call (seed 002: users.get_current_user is GET
-// /v1/users/me), and withdrawals (funds:withdrawal, DESIGN.md section 5).
+// the scope table in the public Aries API documentation, the endpoints the
+// SDK examples call (users.get_current_user is GET /v1/users/me), and
+// withdrawals (funds:withdrawal); docs/scopes.md#routes-by-scope lists them.
 //
 // GET /v1/accounts/{id}/positions is listed under both account:information
-// and position:information in the guide; either scope opens it.
+// and position:information in that documentation; either scope opens it.
 //
 // Categories: users and accounts are "user", orders and withdrawals
 // "trading", everything served by upstream market-data services "market".

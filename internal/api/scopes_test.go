@@ -8,8 +8,9 @@ import (
 
 // TestScopesThatWriteSaySo ties the consent page's wording to the route
 // table: a scope that opens any route other than GET must state its action
-// in the scope table, so the consent page sets it apart (DESIGN.md section
-// 8), and a scope that states one must open such a route.
+// in the scope table, so the consent page sets it apart
+// (docs/security.md#the-consent-page-says-what-a-token-can-do), and a
+// scope that states one must open such a route.
 func TestScopesThatWriteSaySo(t *testing.T) {
 	writes := map[string]bool{}
 	for _, rt := range Routes {

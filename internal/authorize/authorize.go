@@ -24,10 +24,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.prompt.login {
-		h.showSignIn(w, r, http.StatusOK, web.SignInPage{
-			ReturnTo:   authorizePath + "?" + req.withoutLogin().Encode(),
-			ClientName: req.client.Name,
-		}, req.redirectURI)
+		h.signInAgain(w, r, req, "")
 		return
 	}
 	sess, user, ok, err := h.currentSession(r)
@@ -40,10 +37,38 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 			h.redirectError(w, r, req, oauth.Errorf(oauth.LoginRequired, "the user is not signed in"))
 			return
 		}
-		h.showSignIn(w, r, http.StatusOK, web.SignInPage{
-			ReturnTo:   authorizePath + "?" + r.URL.RawQuery,
-			ClientName: req.client.Name,
-		}, req.redirectURI)
+		h.signInAgain(w, r, req, "")
+		return
+	}
+	// OpenID Connect Core 1.0 section 3.1.2.1: a sign-in older than max_age,
+	// or a session of someone other than the hints name, needs the user to
+	// sign in (again); with prompt=none that is an error instead of a page.
+	switch {
+	case req.tooOld(sess, h.Now()):
+		if req.prompt.none {
+			h.redirectError(w, r, req, oauth.Errorf(oauth.LoginRequired, "the user signed in longer ago than max_age allows"))
+			return
+		}
+		h.signInAgain(w, r, req, user.Email)
+		return
+	case req.hint != nil && req.hint.Subject != user.ID:
+		if req.prompt.none {
+			h.redirectError(w, r, req, oauth.Errorf(oauth.LoginRequired, "the signed-in user is not the one id_token_hint names"))
+			return
+		}
+		h.signInAgain(w, r, req, "")
+		return
+	case req.otherUser(user):
+		// Another account than login_hint's is signed in: only the user
+		// can say which one to use.
+		if req.prompt.none {
+			h.redirectError(w, r, req, oauth.Errorf(oauth.InteractionRequired, "another account than login_hint names is signed in"))
+			return
+		}
+		h.signInAgain(w, r, req, "")
+		return
+	case req.prompt.selectAccount:
+		h.showSelectAccount(w, r, req, user)
 		return
 	}
 	if err := h.checkUser(r.Context(), req, user); err != nil {
@@ -172,6 +197,9 @@ func (h *Handler) issueCode(ctx context.Context, req *request, sess store.Sessio
 		CodeChallengeMethod: req.method,
 		AuthTime:            sess.AuthTime,
 		AMR:                 sess.AMR,
+		Nonce:               req.nonce,
+		SessionID:           sessionID(sess),
+		DPoPJKT:             req.dpopJKT,
 	})
 }
 

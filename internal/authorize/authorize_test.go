@@ -96,7 +96,7 @@ func TestRedirectErrors(t *testing.T) {
 		{"challenge too short", with(pubParams(), "code_challenge", challenge[:42]), "invalid_request"},
 		{"challenge too long", with(pubParams(), "code_challenge", challenge+"A"), "invalid_request"},
 		{"challenge not base64url", with(pubParams(), "code_challenge", challenge[:42]+"="), "invalid_request"},
-		{"unknown prompt", with(confParams(), "prompt", "select_account"), "invalid_request"},
+		{"unknown prompt", with(confParams(), "prompt", "popup"), "invalid_request"},
 		{"prompt none and login", with(confParams(), "prompt", "none login"), "invalid_request"},
 		{"prompt none, not signed in", with(confParams(), "prompt", "none"), "login_required"},
 	}
@@ -226,6 +226,10 @@ func TestFullFlow(t *testing.T) {
 				ClientID: tt.params.Get("client_id"), UserID: e.user.ID, RedirectURI: redirect,
 				Scopes: tt.wantScopes, CodeChallenge: tt.challenge, CodeChallengeMethod: tt.method,
 				AuthTime: start, AMR: []string{"pwd"}, CreatedAt: start, ExpiresAt: start.Add(DefaultCodeTTL),
+				SessionID: ac.SessionID, // the browser session's sid, for ID tokens (oidc_test.go)
+			}
+			if ac.SessionID == "" {
+				t.Error("the code carries no sid")
 			}
 			if diff := cmp.Diff(want, ac); diff != "" {
 				t.Errorf("stored code (-want +got):\n%s", diff)

@@ -11,8 +11,9 @@ import (
 
 // TestConsentListsWriteActionsSeparately asks for "read trade" through the
 // authorization endpoint: the consent page names each scope that can change
-// something (the profile, orders) as its own plainly worded action, and
-// folds the read-only scopes into one line (DESIGN.md section 8).
+// something (the profile, orders) as its own plainly worded action, and folds
+// the read-only scopes into one line
+// (docs/security.md#the-consent-page-says-what-a-token-can-do).
 func TestConsentListsWriteActionsSeparately(t *testing.T) {
 	e := newEnv(t)
 	e.signIn(userEmail, userPassword)
@@ -49,7 +50,7 @@ func TestConsentListsWriteActionsSeparately(t *testing.T) {
 			t.Errorf("%s in the read-only line: got %t, want %t", s, got, want)
 		}
 		if !strings.Contains(p.body, row.Description) {
-			t.Errorf("consent page lacks seed 000's description of %s, %q", s, row.Description)
+			t.Errorf("consent page lacks the scope table's description of %s, %q", s, row.Description)
 		}
 	}
 	if !strings.Contains(folded[0], "8 read-only permissions") {

@@ -16,6 +16,16 @@
 // StepUp.MaxAge passes the TOTP step again (a step-up), which gives it a new
 // session id.
 //
+// OpenID Connect (oidc.go, logout.go; docs/oidc.md): the authorization
+// request also takes nonce (stored with the code for the ID token),
+// max_age, login_hint, id_token_hint (verified against this server's keys)
+// and prompt=select_account, and answers prompt=none with login_required,
+// consent_required or interaction_required (Core 1.0 sections 3.1.2.1 and
+// 3.1.2.6). RP-initiated logout (RP-Initiated Logout 1.0) ends the browser
+// session and sends the browser back only to a post_logout_redirect_uri the
+// client registered, named with a valid id_token_hint; anything else gets a
+// page and no redirect.
+//
 // Routes mounted by Register, all HTML routes behind web.Secure:
 //
 //	GET  /oauth2/authorize   validate, then sign-in, consent or a code
@@ -25,6 +35,8 @@
 //	GET  /login/mfa          the TOTP step (?method=recovery: a recovery code)
 //	POST /login/mfa          check the code, start or elevate the session
 //	POST /logout             end the session
+//	GET  /oauth2/logout      RP-initiated logout: end the session, back to the client or a page
+//	POST /oauth2/logout      the sign-out button of the logout page
 //	GET  /account/security   MFA status; enrollment with a server-rendered QR code
 //	POST /account/security   start, confirm or remove MFA
 //	GET  /assets/            stylesheet and icon

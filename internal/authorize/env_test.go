@@ -1,7 +1,6 @@
 package authorize
 
 import (
-	"bytes"
 	"context"
 	"html"
 	"io"
@@ -9,18 +8,15 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/scope"
-	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
 	"github.com/ariesexchange/aries/internal/testclock"
+	"github.com/ariesexchange/aries/internal/testenv"
 )
 
 const (
@@ -45,7 +41,7 @@ type env struct {
 	t      *testing.T
 	srv    *httptest.Server
 	h      *Handler
-	store  *sqlite.Store
+	store  testenv.Backend
 	clock  *testclock.Clock
 	client *http.Client
 	user   store.User
@@ -74,19 +70,10 @@ func newEnv(t *testing.T, opts ...func(*Handler)) *env {
 func newEnvWith(t *testing.T, start func(http.Handler) *httptest.Server, opts ...func(*Handler)) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aries.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	clk := testclock.New(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
-	passwords := password.NewHasher(password.TestParams)
-	hash, err := passwords.Hash(ctx, userPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := store.User{ID: "usr_ada", Email: userEmail, PasswordHash: hash, CreatedAt: clk.Now()}
-	admin := store.User{ID: "usr_root", Email: adminEmail, PasswordHash: hash, Admin: true, CreatedAt: clk.Now()}
+	te := testenv.New(t, testenv.NoUser(), testenv.At(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)))
+	st, clk := te.Store, te.Clock
+	user := te.NewUser(store.User{ID: "usr_ada", Email: userEmail}, userPassword)
+	te.NewUser(store.User{ID: "usr_root", Email: adminEmail, Admin: true}, userPassword)
 	canonical := []string{
 		scope.UserInformation, scope.AccountInformation, scope.OrderExecution, scope.OrderInformation,
 		scope.PositionInformation, scope.MarketInformation, scope.CalendarInformation,
@@ -100,16 +87,8 @@ func newEnvWith(t *testing.T, start func(http.Handler) *httptest.Server, opts ..
 			Scopes:       []string{scope.UserInformation, scope.AccountInformation, scope.OrderExecution, scope.OrderInformation}},
 		{ID: offID, Name: "Old App", Type: store.Confidential, RedirectURIs: []string{confRedirect}, Scopes: canonical},
 	}
-	for _, u := range []store.User{user, admin} {
-		if err := st.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for _, c := range clients {
-		c.CreatedAt, c.UpdatedAt = clk.Now(), clk.Now()
-		if err := st.CreateClient(ctx, c); err != nil {
-			t.Fatal(err)
-		}
+		te.NewClient(c)
 	}
 	if err := st.SetClientDisabled(ctx, offID, true, clk.Now()); err != nil {
 		t.Fatal(err)
@@ -120,8 +99,8 @@ func newEnvWith(t *testing.T, start func(http.Handler) *httptest.Server, opts ..
 	t.Cleanup(srv.Close)
 	h := &Handler{
 		Store:     st,
-		Hasher:    secret.NewHasher(bytes.Repeat([]byte{7}, 32)),
-		Passwords: passwords,
+		Hasher:    te.Hasher,
+		Passwords: te.Passwords,
 		Issuer:    srv.URL,
 		Now:       clk.Now,
 	}

@@ -68,6 +68,10 @@ type Handler struct {
 	// Locks is the password lock, shared with the first-party sign-in;
 	// Register makes one over Store if nil.
 	Locks *lockout.Passwords
+	// Hints verifies the ID tokens relying parties send back as
+	// id_token_hint, at the authorization endpoint and at logout; nil
+	// refuses every hint.
+	Hints HintVerifier
 
 	secure bool
 	csrf   web.CSRF
@@ -105,6 +109,8 @@ func (h *Handler) Register(mux interface{ Handle(string, http.Handler) }) {
 	mux.Handle("GET /login", html(h.signInPage))
 	mux.Handle("POST /login", html(h.signIn))
 	mux.Handle("POST /logout", html(h.signOut))
+	mux.Handle("GET /oauth2/logout", html(h.endSessionPage))
+	mux.Handle("POST /oauth2/logout", html(h.endSessionConfirmed))
 	mux.Handle("GET /login/mfa", html(h.mfaPage))
 	mux.Handle("POST /login/mfa", html(h.mfaAnswer))
 	mux.Handle("GET /account/security", html(h.securityPage))

@@ -13,7 +13,7 @@ import (
 // TestLoopbackAnyPort checks RFC 8252 section 7.3 at the authorization
 // endpoint: a public (native) client may come back on any loopback port it
 // writes out, 1-65535; a confidential client, even one registered on
-// loopback, matches exactly (DESIGN.md section 8).
+// loopback, matches exactly (docs/security.md#loopback-redirect-uris).
 func TestLoopbackAnyPort(t *testing.T) {
 	e := newEnv(t)
 	const webID, webRedirect = "aries_ci_web_loopback", "http://127.0.0.1:8976/callback"

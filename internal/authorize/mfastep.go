@@ -112,7 +112,7 @@ func (h *Handler) mfaPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // secondFactorFailed logs a wrong or refused second factor as a security
-// event (DESIGN.md section 8).
+// event (docs/security.md#security-events-are-logged).
 func (h *Handler) secondFactorFailed(r *http.Request, userID string, err error) {
 	source := ratelimit.RemoteIP(r)
 	h.Logger.WarnContext(r.Context(), "failed second factor", "user", userID, "source", source)
@@ -262,12 +262,12 @@ func (h *Handler) stepUp(w http.ResponseWriter, r *http.Request, req *request, s
 	return true
 }
 
-// allow charges a credential POST to the authentication category under
-// key: what the request proves (the user a challenge belongs to) or where
-// it comes from ("src:" and the address), never what it merely names
-// (DESIGN.md section 8). It sets the X-RateLimit headers; when refused it
-// also sets Retry-After and returns false and a message for the page, which
-// the caller renders with status 429.
+// allow charges a credential POST to the authentication category under key:
+// what the request proves (the user a challenge belongs to) or where it comes
+// from ("src:" and the address), never what it merely names
+// (docs/security.md#throttles-an-attacker-cannot-steer). It sets the
+// X-RateLimit headers; when refused it also sets Retry-After and returns
+// false and a message for the page, which the caller renders with status 429.
 func (h *Handler) allow(w http.ResponseWriter, r *http.Request, key string) (bool, string) {
 	if h.RateLimit == nil {
 		return true, ""

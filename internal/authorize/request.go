@@ -7,16 +7,20 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/registry"
 	"github.com/ariesexchange/aries/internal/signin"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/web"
+	"github.com/ariesexchange/aries/sdk/dpop"
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
 // Parameters of the authorization request (RFC 6749 section 4.1.1, RFC 7636
-// section 4.3, OpenID Connect's prompt), in the order forms repeat them.
+// section 4.3, OpenID Connect Core 1.0 section 3.1.2.1), in the order forms
+// repeat them.
 const (
 	paramResponseType        = "response_type"
 	paramClientID            = "client_id"
@@ -26,11 +30,18 @@ const (
 	paramCodeChallenge       = "code_challenge"
 	paramCodeChallengeMethod = "code_challenge_method"
 	paramPrompt              = "prompt"
+	paramNonce               = "nonce"
+	paramMaxAge              = "max_age"
+	paramLoginHint           = "login_hint"
+	paramIDTokenHint         = "id_token_hint"
+	paramDPoPJKT             = "dpop_jkt"
 )
 
 var requestParams = []string{
 	paramResponseType, paramClientID, paramRedirectURI, paramScope, paramState,
 	paramCodeChallenge, paramCodeChallengeMethod, paramPrompt,
+	paramNonce, paramMaxAge, paramLoginHint, paramIDTokenHint,
+	paramDPoPJKT,
 }
 
 // request is a validated authorization request.
@@ -45,13 +56,23 @@ type request struct {
 	// params holds the recognised parameters as sent (one value each),
 	// to repeat them in forms and in the sign-in return path.
 	params url.Values
+
+	// OpenID Connect Core 1.0 section 3.1.2.1 (oidc.go).
+	nonce     string
+	maxAge    time.Duration // how old the sign-in may be; negative: any age
+	loginHint string        // an email to fill in on the sign-in page
+	hint      *protocol.IDTokenClaims
+
+	// dpopJKT binds the code to a DPoP key (RFC 9449 section 10).
+	dpopJKT string
 }
 
 // prompt is the OpenID Connect prompt parameter, which Aries honours for
 // plain OAuth too: none (fail instead of showing a page), login (sign in
-// again), consent (ask again).
+// again), consent (ask again), select_account (let the user choose the
+// account, or switch to another).
 type prompt struct {
-	none, login, consent bool
+	none, login, consent, selectAccount bool
 }
 
 // pageError is an error shown to the user as a page, because the redirect
@@ -88,7 +109,7 @@ func (h *Handler) parse(ctx context.Context, q url.Values) (*request, error) {
 	case !oauth.ValidIdentifier(clientID):
 		// Checked before the store sees it: PostgreSQL refuses a NUL
 		// byte or invalid UTF-8 with an error that would read as an
-		// outage (DESIGN.md section 8).
+		// outage (docs/security.md#identifiers-are-checked-before-the-store).
 		return nil, unknownClient("The application that sent you here is not registered with Aries.")
 	}
 	client, err := h.Store.Client(ctx, clientID)
@@ -142,19 +163,30 @@ func (h *Handler) parse(ctx context.Context, q url.Values) (*request, error) {
 
 	p, ok := parsePrompt(vals.Get(paramPrompt))
 	if !ok {
-		return req, oauth.Errorf(oauth.InvalidRequest, "prompt must be none, or any of login and consent")
+		return req, oauth.Errorf(oauth.InvalidRequest, "prompt must be none, or any of login, consent and select_account")
 	}
 	req.prompt = p
+	if oerr := h.parseOIDC(req, vals); oerr != nil {
+		return req, oerr
+	}
+	req.dpopJKT = vals.Get(paramDPoPJKT)
+	if req.dpopJKT != "" && !dpop.ValidThumbprint(req.dpopJKT) {
+		return req, oauth.Errorf(oauth.InvalidRequest, "dpop_jkt must be the base64url SHA-256 JWK thumbprint of the DPoP key (RFC 9449 section 10)")
+	}
 	return req, nil
 }
 
-// single returns the recognised parameters with one value each, dropping
+// single returns the recognised parameters (names, or those of the
+// authorization request when none are given) with one value each, dropping
 // empty values (RFC 6749 section 3.1: a parameter without a value is
 // omitted), and the names of those given more than once.
-func single(q url.Values) (url.Values, []string) {
+func single(q url.Values, names ...string) (url.Values, []string) {
+	if len(names) == 0 {
+		names = requestParams
+	}
 	out := url.Values{}
 	var dups []string
-	for _, name := range requestParams {
+	for _, name := range names {
 		var n int
 		for _, v := range q[name] {
 			if v == "" {
@@ -188,22 +220,36 @@ func parsePrompt(s string) (prompt, bool) {
 			p.login = true
 		case "consent":
 			p.consent = true
+		case "select_account":
+			p.selectAccount = true
 		default:
 			return p, false
 		}
 	}
-	// none means "show nothing"; it cannot be combined with a page.
-	return p, !(p.none && (p.login || p.consent))
+	// none means "show nothing"; it cannot be combined with a page
+	// (OpenID Connect Core 1.0 section 3.1.2.1).
+	return p, !(p.none && (p.login || p.consent || p.selectAccount))
 }
 
-// withoutLogin returns the request's parameters with "login" removed from
-// prompt, for the return path of a forced sign-in: coming back with
-// prompt=login would ask for the password forever.
-func (req *request) withoutLogin() url.Values {
-	q := cloneValues(req.params)
+// afterSignIn returns the request's parameters for the return path of a
+// sign-in page: without "login" and "select_account" in prompt, max_age,
+// login_hint and id_token_hint, which that sign-in has answered. Coming
+// back with them would ask for the password forever.
+func (req *request) afterSignIn() url.Values {
+	q := withoutPrompt(req.params, "login", "select_account")
+	q.Del(paramMaxAge)
+	q.Del(paramLoginHint)
+	q.Del(paramIDTokenHint)
+	return q
+}
+
+// withoutPrompt returns a copy of params with the values drop removed from
+// prompt, and prompt removed once empty.
+func withoutPrompt(params url.Values, drop ...string) url.Values {
+	q := cloneValues(params)
 	var rest []string
 	for _, v := range strings.Fields(q.Get(paramPrompt)) {
-		if v != "login" {
+		if !slices.Contains(drop, v) {
 			rest = append(rest, v)
 		}
 	}
@@ -216,11 +262,17 @@ func (req *request) withoutLogin() url.Values {
 }
 
 // fields returns the parameters as hidden form fields, in a fixed order.
-// prompt is left out: it has done its work once the page is shown.
+// prompt, max_age and the hints are left out: they have done their work
+// once the page is shown (a consent page is shown to a session they
+// accepted), and the nonce goes on to the code.
 func (req *request) fields() []web.Field {
 	var out []web.Field
 	for _, name := range requestParams {
-		if v := req.params.Get(name); v != "" && name != paramPrompt {
+		switch name {
+		case paramPrompt, paramMaxAge, paramLoginHint, paramIDTokenHint:
+			continue
+		}
+		if v := req.params.Get(name); v != "" {
 			out = append(out, web.Field{Name: name, Value: v})
 		}
 	}

@@ -69,7 +69,9 @@ func TestParsePrompt(t *testing.T) {
 		{"login", prompt{login: true}, true},
 		{"consent login", prompt{login: true, consent: true}, true},
 		{"none consent", prompt{none: true, consent: true}, false},
-		{"select_account", prompt{}, false},
+		{"select_account", prompt{selectAccount: true}, true},
+		{"select_account consent", prompt{selectAccount: true, consent: true}, true},
+		{"none select_account", prompt{}, false},
 		{"NONE", prompt{}, false},
 	}
 	for _, tt := range tests {

@@ -56,7 +56,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	// The address pays for every password it sends, before the KDF runs:
 	// nothing the form names (an email, the client in return_to) can buy
-	// a fresh allowance (DESIGN.md section 8).
+	// a fresh allowance (docs/security.md#throttles-an-attacker-cannot-steer).
 	source := ratelimit.RemoteIP(r)
 	if ok, msg := h.allow(w, r, "src:"+source); !ok {
 		again(http.StatusTooManyRequests, msg)

@@ -5,37 +5,22 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ariesexchange/aries/internal/clientauth"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testenv"
 )
 
-// benchAuthenticator returns an Authenticator over a SQLite store holding
+// benchAuthenticator returns an Authenticator over a store holding
 // one confidential client, with that client's id and secret.
 func benchAuthenticator(b *testing.B) (*clientauth.Authenticator, string, string) {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "aries.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	h := secret.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
-	id, sec := secret.ID(secret.ClientIDPrefix), secret.New(secret.ClientSecretPrefix)
-	now := time.Now()
-	c := store.Client{ID: id, Name: "Bench", Type: store.Confidential, SecretHash: h.Hash(sec),
-		RedirectURIs: []string{"https://app.example/cb"}, Scopes: []string{"user:information", "market:information"},
-		CreatedAt: now, UpdatedAt: now}
-	if err := st.CreateClient(ctx, c); err != nil {
-		b.Fatal(err)
-	}
-	return &clientauth.Authenticator{Store: st, Hasher: h}, id, sec
+	e := testenv.New(b, testenv.NoUser())
+	c, sec := e.NewClient(store.Client{Name: "Bench", Scopes: []string{"user:information", "market:information"}})
+	return &clientauth.Authenticator{Store: e.Store, Hasher: e.Hasher}, c.ID, sec
 }
 
 // BenchmarkAuthenticate is client authentication as the token endpoint

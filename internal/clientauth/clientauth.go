@@ -50,8 +50,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *http.Request, p oau
 		return Result{}, oauth.ClientError("client_id is required", basic)
 	}
 	if !oauth.ValidIdentifier(id) {
-		// No client has such an id; the store is not asked (DESIGN.md
-		// section 8: PostgreSQL would fail on a NUL byte or bad UTF-8).
+		// No client has such an id; the store is not asked: PostgreSQL would
+		// fail on a NUL byte or bad UTF-8
+		// (docs/security.md#identifiers-are-checked-before-the-store).
 		return Result{}, fail
 	}
 	c, err := a.Store.Client(ctx, id)

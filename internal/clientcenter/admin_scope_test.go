@@ -15,7 +15,8 @@ import (
 )
 
 // exploitScopes are scope values a hand-made form can send to smuggle admin
-// past a check that looks at each value whole (issue 11, finding 2).
+// past a check that looks at each value whole (the security review's
+// finding 2; docs/security.md#admin-is-never-self-granted).
 var exploitScopes = []struct {
 	name   string
 	values []string
@@ -128,7 +129,8 @@ func TestResourceServerIsAnAdministratorSetting(t *testing.T) {
 	}
 }
 
-// A public app cannot be made first-party (DESIGN.md section 8), even by an
+// A public app cannot be made first-party
+// (docs/security.md#first-party-clients-are-confidential), even by an
 // administrator; the page says why.
 func TestPublicAppCannotBeFirstParty(t *testing.T) {
 	e := newEnv(t)

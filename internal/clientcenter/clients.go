@@ -27,8 +27,9 @@ type ClientRow struct {
 
 // ClientForm is the registration and settings form. Its fields post as
 // name, type (confidential or public, registration only), redirect_uris
-// (one per line), scope (repeated), first_party and resource_server
-// (administrators only).
+// (one per line), scope (repeated), post_logout_redirect_uris (one per
+// line), id_token_signed_response_alg (RS256 or ES256), first_party and
+// resource_server (administrators only).
 type ClientForm struct {
 	New            bool // registration form: the type can be chosen
 	Name           string
@@ -42,6 +43,16 @@ type ClientForm struct {
 	BadName        bool
 	BadRedirects   bool
 	BadScopes      bool
+
+	// OpenID Connect (docs/oidc.md).
+	PostLogoutRedirectURIs string // the textarea's text
+	IDTokenAlg             string // RS256 or ES256
+	BadPostLogout          bool
+
+	// DPoPBound posts as dpop_bound_access_tokens (RFC 9449 section 5.2,
+	// docs/dpop.md). Anyone who manages the app sets it: it only takes
+	// bearer tokens away from it.
+	DPoPBound bool
 }
 
 // ScopeOption is one checkbox of the scope list.
@@ -91,6 +102,10 @@ type formInput struct {
 	scopes         []string // split on whitespace: one value may hold several
 	firstParty     bool
 	resourceServer bool
+	logoutText     string
+	logoutURIs     []string
+	idTokenAlg     string
+	dpopBound      bool
 }
 
 func readForm(r *http.Request) formInput {
@@ -98,14 +113,19 @@ func readForm(r *http.Request) formInput {
 		name:         strings.TrimSpace(r.PostFormValue("name")),
 		public:       r.PostFormValue("type") == string(store.Public),
 		redirectText: r.PostFormValue("redirect_uris"),
-		// The checkboxes send one scope per value, but a hand-made form
-		// can send "read admin" or "admin " as one: every value is split
-		// here, before anything looks at it (DESIGN.md section 8).
+		// The checkboxes send one scope per value, but a hand-made form can
+		// send "read admin" or "admin " as one: every value is split here,
+		// before anything looks at it
+		// (docs/security.md#admin-is-never-self-granted).
 		scopes:         strings.Fields(strings.Join(r.PostForm["scope"], " ")),
 		firstParty:     r.PostFormValue("first_party") != "",
 		resourceServer: r.PostFormValue("resource_server") != "",
+		logoutText:     r.PostFormValue("post_logout_redirect_uris"),
+		idTokenAlg:     r.PostFormValue("id_token_signed_response_alg"),
+		dpopBound:      r.PostFormValue("dpop_bound_access_tokens") != "",
 	}
 	in.redirectURIs = splitRedirectURIs(in.redirectText)
+	in.logoutURIs = splitRedirectURIs(in.logoutText)
 	return in
 }
 
@@ -153,6 +173,10 @@ func specOf(u store.User, old store.Client, in formInput) registry.Spec {
 		RedirectURIs:   in.redirectURIs,
 		Scopes:         scope.Join(in.scopes),
 		OwnerID:        u.ID,
+
+		PostLogoutRedirectURIs: in.logoutURIs,
+		IDTokenAlg:             in.idTokenAlg,
+		DPoPBound:              in.dpopBound,
 	}
 	if u.Admin {
 		spec.FirstParty, spec.ResourceServer = in.firstParty, in.resourceServer
@@ -177,10 +201,20 @@ func refusedForm(u store.User, old store.Client, in formInput, spec registry.Spe
 		BadName:        in.name == "",
 		BadScopes:      err != nil || len(canonical) == 0 || !u.Admin && slices.Contains(canonical, scope.Admin),
 		BadRedirects:   len(in.redirectURIs) == 0 || len(in.redirectURIs) > registry.MaxRedirectURIs,
+
+		PostLogoutRedirectURIs: in.logoutText,
+		IDTokenAlg:             in.idTokenAlg,
+		BadPostLogout:          len(in.logoutURIs) > registry.MaxRedirectURIs,
+		DPoPBound:              in.dpopBound,
 	}
 	for _, uri := range in.redirectURIs {
 		if registry.ValidateRedirectURI(uri) != nil {
 			form.BadRedirects = true
+		}
+	}
+	for _, uri := range in.logoutURIs {
+		if registry.ValidateRedirectURI(uri) != nil {
+			form.BadPostLogout = true
 		}
 	}
 	return form
@@ -196,6 +230,10 @@ func formOf(u store.User, c store.Client) ClientForm {
 		FirstParty:     c.FirstParty,
 		ResourceServer: c.ResourceServer,
 		ShowFirstParty: u.Admin,
+
+		PostLogoutRedirectURIs: strings.Join(c.PostLogoutRedirectURIs, "\n"),
+		IDTokenAlg:             registry.View(c, "").IDTokenSignedResponseAlg,
+		DPoPBound:              c.DPoPBoundAccessTokens,
 	}
 }
 

@@ -109,6 +109,7 @@ func TestCreateShowsSecretOnce(t *testing.T) {
 		Scopes: []string{"user:information", "account:information", "order:execution", "order:information",
 			"position:information", "market:information", "calendar:information", "options:information",
 			"analytics:information", "market:supplemental"},
+		IDTokenSignedResponseAlg: "RS256", // the default (docs/oidc.md)
 	}
 	got := c
 	got.SecretHash, got.CreatedAt, got.UpdatedAt = "", want.CreatedAt, want.UpdatedAt

@@ -1,7 +1,8 @@
 // Package clientcenter owns the developer web app and the account pages a
 // signed-in user reaches from it: the Client Center at /clients, where a
-// developer registers and manages their own OAuth clients (seed 000: "Create
-// an OAuth client in Client Center"), and /account/apps, where a user sees
+// developer registers and manages their own OAuth clients (the API
+// documentation's "Create an OAuth client in Client Center"), and
+// /account/apps, where a user sees
 // and removes the apps holding their consent.
 //
 // Every page is server-rendered behind web.Secure (CSP, no framing,

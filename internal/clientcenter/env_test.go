@@ -8,16 +8,14 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ariesexchange/aries/internal/authorize"
-	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testenv"
 	"github.com/ariesexchange/aries/internal/web"
 )
 
@@ -28,7 +26,7 @@ const testPassword = "correct horse battery"
 type env struct {
 	t      *testing.T
 	srv    *httptest.Server
-	st     *sqlite.Store
+	st     testenv.Backend
 	hasher *secret.Hasher
 	dev    store.User // ada, a developer
 	other  store.User // bob, another developer
@@ -37,35 +35,20 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aries.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	passwords := password.NewHasher(password.TestParams)
-	hash, err := passwords.Hash(ctx, testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
+	te := testenv.New(t, testenv.NoUser())
+	st, passwords := te.Store, te.Passwords
 	e := &env{
 		t:      t,
 		st:     st,
-		hasher: secret.NewHasher([]byte("a test pepper of thirty-two bytes")),
-		dev:    store.User{ID: "usr_ada", Email: "ada@example.com", PasswordHash: hash, CreatedAt: now},
-		other:  store.User{ID: "usr_bob", Email: "bob@example.com", PasswordHash: hash, CreatedAt: now},
-		admin:  store.User{ID: "usr_root", Email: "root@example.com", PasswordHash: hash, Admin: true, CreatedAt: now},
-	}
-	for _, u := range []store.User{e.dev, e.other, e.admin} {
-		if err := st.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
+		hasher: te.Hasher,
+		dev:    te.NewUser(store.User{ID: "usr_ada", Email: "ada@example.com"}, testPassword),
+		other:  te.NewUser(store.User{ID: "usr_bob", Email: "bob@example.com"}, testPassword),
+		admin:  te.NewUser(store.User{ID: "usr_root", Email: "root@example.com", Admin: true}, testPassword),
 	}
 	mux := http.NewServeMux()
-	signIn := &authorize.Handler{Store: st, Hasher: e.hasher, Passwords: passwords, Issuer: "http://aries.test"}
+	signIn := &authorize.Handler{Store: st, Hasher: e.hasher, Passwords: passwords, Issuer: "http://aries.test", Now: te.Clock.Now}
 	signIn.Register(mux)
-	(&Handler{Store: st, Hasher: e.hasher, Sessions: signIn, Issuer: "http://aries.test"}).Register(mux)
+	(&Handler{Store: st, Hasher: e.hasher, Sessions: signIn, Issuer: "http://aries.test", Now: te.Clock.Now}).Register(mux)
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	return e

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/scope"
+	"github.com/ariesexchange/aries/sdk/dpop"
 )
 
 // Paths of the endpoints the metadata names, relative to the issuer.
@@ -40,6 +41,9 @@ type Metadata struct {
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 	ServiceDocumentation                       string   `json:"service_documentation,omitempty"`
+	// DPoPSigningAlgValuesSupported are the proof algorithms the token
+	// endpoint and the API accept (RFC 9449 section 5.1).
+	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported"`
 }
 
 // Handler serves the metadata and the JWKS.
@@ -47,18 +51,26 @@ type Handler struct {
 	Issuer               string        // the "iss" of every token, e.g. https://auth.aries.example
 	Keys                 *keys.Keyring // source of the JWKS
 	ServiceDocumentation string        // optional URL of the developer documentation
+	// DPoPAlgorithms are the DPoP proof algorithms the server accepts;
+	// nil means dpop.DefaultAlgorithms, what the server's verifier
+	// accepts unless configured otherwise.
+	DPoPAlgorithms []string
 }
 
 // Metadata returns the document served at MetadataPath.
 func (h *Handler) Metadata() Metadata {
 	base := strings.TrimSuffix(h.Issuer, "/")
-	// Bundles are accepted in requests (DESIGN.md section 5), so clients
+	// Bundles are accepted in requests (docs/scopes.md#bundles), so clients
 	// may discover them too.
 	scopes := make([]string, 0, len(scope.All)+len(scope.Bundles))
 	for _, s := range scope.All {
 		scopes = append(scopes, s.Name)
 	}
 	scopes = append(scopes, slices.Sorted(maps.Keys(scope.Bundles))...)
+	dpopAlgorithms := h.DPoPAlgorithms
+	if dpopAlgorithms == nil {
+		dpopAlgorithms = dpop.DefaultAlgorithms
+	}
 	return Metadata{
 		Issuer:                 h.Issuer,
 		AuthorizationEndpoint:  base + AuthorizationPath,
@@ -80,6 +92,7 @@ func (h *Handler) Metadata() Metadata {
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		AuthorizationResponseIssParameterSupported: true, // RFC 9207 section 3
 		ServiceDocumentation:                       h.ServiceDocumentation,
+		DPoPSigningAlgValuesSupported:              dpopAlgorithms,
 	}
 }
 
@@ -95,6 +108,7 @@ func (h *Handler) Register(mux interface{ Handle(string, http.Handler) }) {
 		writePublic(w, "public, max-age=3600", metadata)
 	}))
 	mux.Handle("GET "+JWKSPath, http.HandlerFunc(h.serveJWKS))
+	h.registerOpenID(mux)
 }
 
 func (h *Handler) serveJWKS(w http.ResponseWriter, r *http.Request) {

@@ -2,7 +2,6 @@ package discovery
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"io"
@@ -21,7 +20,7 @@ import (
 	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -29,27 +28,17 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 const issuer = "https://auth.aries.example"
 
 type env struct {
+	*testenv.Env
 	st  store.Store
 	kek []byte
-	now time.Time
 	kr  *keys.Keyring
 	srv *httptest.Server
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aries.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := &env{st: st, kek: make([]byte, keys.KEKSize), now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
-	rand.Read(e.kek)
-	e.kr, err = keys.Open(ctx, st, e.kek, 20*time.Minute, func() time.Time { return e.now })
-	if err != nil {
-		t.Fatal(err)
-	}
+	te := testenv.New(t, testenv.NoUser(), testenv.At(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)), testenv.PublishFor(20*time.Minute))
+	e := &env{Env: te, st: te.Store, kek: te.Master.Keys().KeyEncryption, kr: te.Keyring()}
 	mux := http.NewServeMux()
 	(&Handler{Issuer: issuer, Keys: e.kr}).Register(mux)
 	e.srv = httptest.NewServer(mux)
@@ -141,8 +130,8 @@ func TestJWKSFollowsRotation(t *testing.T) {
 		t.Errorf("got kids %v, want %v", got, []string{first})
 	}
 
-	e.now = e.now.Add(time.Minute)
-	rotatedAt := e.now
+	e.Clock.Add(time.Minute)
+	rotatedAt := e.Now()
 	next, err := keys.Rotate(context.Background(), e.st, e.kek, rotatedAt)
 	if err != nil {
 		t.Fatal(err)
@@ -155,16 +144,21 @@ func TestJWKSFollowsRotation(t *testing.T) {
 		t.Errorf("after rotation: got kids %v, want %v", got, want)
 	}
 
-	e.now = rotatedAt.Add(20 * time.Minute)
+	e.Clock.Set(rotatedAt.Add(20 * time.Minute))
 	_, body = e.get(t, JWKSPath)
 	if got, want := jwksKIDs(t, body), []string{next.ID}; !slices.Equal(got, want) {
 		t.Errorf("after the old key's tokens expired: got kids %v, want %v", got, want)
 	}
 }
 
-// jwksKIDs parses a JWKS body, checks every key is a public ES256 signing
-// key, and returns the kids in order.
+// jwksKIDs parses a JWKS body, checks every key is a public ES256 or RS256
+// signing key, and returns the ES256 kids (the access-token keys this file
+// follows) in order; openid_test.go follows the RS256 ones.
 func jwksKIDs(t *testing.T, body []byte) []string {
+	return jwksKIDsOf(t, body, "ES256")
+}
+
+func jwksKIDsOf(t *testing.T, body []byte, alg string) []string {
 	t.Helper()
 	var raw struct {
 		Keys []map[string]any `json:"keys"`
@@ -173,11 +167,15 @@ func jwksKIDs(t *testing.T, body []byte) []string {
 		t.Fatal(err)
 	}
 	for _, k := range raw.Keys {
-		if _, ok := k["d"]; ok {
-			t.Errorf("JWKS publishes a private key: %v", k)
+		for _, private := range []string{"d", "p", "q", "dp", "dq", "qi"} {
+			if _, ok := k[private]; ok {
+				t.Errorf("JWKS publishes a private key: %v", k)
+			}
 		}
-		if k["kty"] != "EC" || k["crv"] != "P-256" || k["alg"] != "ES256" || k["use"] != "sig" {
-			t.Errorf("got key %v, want kty EC, crv P-256, alg ES256, use sig", k)
+		ec := k["kty"] == "EC" && k["crv"] == "P-256" && k["alg"] == "ES256"
+		rsa := k["kty"] == "RSA" && k["alg"] == "RS256" && k["e"] == "AQAB"
+		if !(ec || rsa) || k["use"] != "sig" {
+			t.Errorf("got key %v, want an ES256 (EC P-256) or RS256 (RSA) key, use sig", k)
 		}
 	}
 	var set jose.JSONWebKeySet
@@ -186,14 +184,16 @@ func jwksKIDs(t *testing.T, body []byte) []string {
 	}
 	var kids []string
 	for _, k := range set.Keys {
-		kids = append(kids, k.KeyID)
+		if k.Algorithm == alg {
+			kids = append(kids, k.KeyID)
+		}
 	}
 	return kids
 }
 
 func TestOnlyGet(t *testing.T) {
 	e := newEnv(t)
-	for _, path := range []string{MetadataPath, JWKSPath} {
+	for _, path := range []string{MetadataPath, JWKSPath, OpenIDConfigurationPath} {
 		res, err := http.Post(e.srv.URL+path, "application/json", strings.NewReader("{}"))
 		if err != nil {
 			t.Fatal(err)

@@ -1,10 +1,14 @@
 // Package discovery owns what Aries publishes about itself: the
-// authorization server metadata of RFC 8414 and the JSON Web Key Set
-// (RFC 7517 section 5) that resource servers verify access tokens with.
+// authorization server metadata of RFC 8414, the OpenID Provider metadata
+// of OpenID Connect Discovery 1.0 (the same fields and OpenID Connect's),
+// and the JSON Web Key Set (RFC 7517 section 5) that resource servers
+// verify access tokens with and relying parties ID tokens: ES256 and RS256
+// keys side by side.
 //
 // Routes (Register):
 //
 //	GET /.well-known/oauth-authorization-server   RFC 8414 section 3
+//	GET /.well-known/openid-configuration         OpenID Connect Discovery 1.0 section 4
 //	GET /.well-known/jwks.json                     the keyring's published keys
 //
 // The metadata is fixed for an issuer and is rendered once. The JWKS is

@@ -31,7 +31,7 @@ type Handler struct {
 	Clients   *clientauth.Authenticator
 	Passwords *password.Hasher
 	// Locks is the password lock, shared with the hosted sign-in (one lock
-	// for both, DESIGN.md section 8).
+	// for both, docs/rate-limits.md#password-lock).
 	Locks *lockout.Passwords
 	// MFA checks second factors; nil means no user is asked for one (and
 	// no one can get a StepUp scope).
@@ -39,7 +39,7 @@ type Handler struct {
 	Codes  *signin.CodeIssuer
 	StepUp mfa.StepUp // scopes only users with MFA may get
 	// RateLimit charges every request to the authentication category
-	// (DESIGN.md section 6); nil for none.
+	// (docs/rate-limits.md); nil for none.
 	RateLimit *ratelimit.Policy
 	Issuer    string // names the account page in the step-up refusal
 	Now       func() time.Time
@@ -60,7 +60,7 @@ func (h *Handler) Authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	// The authenticated client and the address pay for every password
 	// sent, before the KDF runs: an email the body names buys nothing
-	// (DESIGN.md section 8).
+	// (docs/security.md#throttles-an-attacker-cannot-steer).
 	if !h.allow(w, r, client.ID+"|src:"+ratelimit.RemoteIP(r)) {
 		return
 	}
@@ -238,8 +238,9 @@ func (h *Handler) verify(ctx context.Context, w http.ResponseWriter, r *http.Req
 }
 
 // authenticate authenticates the client and checks that it may sign users
-// in with a password: a confidential first-party client (DESIGN.md section
-// 8; a public client would let anyone holding its id guess passwords). A
+// in with a password: a confidential first-party client
+// (docs/security.md#first-party-clients-are-confidential: a public client
+// would let anyone holding its id guess passwords). A
 // failed authentication is charged to the source address, so secrets cannot
 // be guessed faster than passwords. It writes the error itself.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request, params oauth.Params) (store.Client, bool) {

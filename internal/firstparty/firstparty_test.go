@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,14 +22,13 @@ import (
 	"github.com/ariesexchange/aries/internal/clientauth"
 	"github.com/ariesexchange/aries/internal/lockout"
 	"github.com/ariesexchange/aries/internal/mfa"
-	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/signin"
 	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
 	"github.com/ariesexchange/aries/internal/testclock"
+	"github.com/ariesexchange/aries/internal/testenv"
 )
 
 const (
@@ -52,7 +50,7 @@ type env struct {
 	t         *testing.T
 	srv       *httptest.Server
 	h         *Handler
-	store     *sqlite.Store
+	store     testenv.Backend
 	hasher    *secret.Hasher
 	clock     *testclock.Clock
 	totp      string // the MFA user's secret
@@ -67,26 +65,12 @@ type option func(*Handler)
 func newEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aries.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	clk := testclock.New(time.Date(2026, 11, 20, 9, 0, 15, 0, time.UTC))
-	hasher := secret.NewHasher(bytes.Repeat([]byte{7}, 32))
-	passwords := password.NewHasher(password.TestParams)
-	hash, err := passwords.Hash(ctx, userPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Mid-step, so a code's neighbours are a whole step away.
+	te := testenv.New(t, testenv.NoUser(), testenv.At(time.Date(2026, 11, 20, 9, 0, 15, 0, time.UTC)))
+	st, clk, hasher, passwords := te.Store, te.Clock, te.Hasher, te.Passwords
 	e := &env{t: t, store: st, hasher: hasher, clock: clk}
-	e.plainUser = store.User{ID: "usr_plain", Email: plainEmail, PasswordHash: hash, CreatedAt: clk.Now()}
-	e.mfaUser = store.User{ID: "usr_mfa", Email: mfaEmail, PasswordHash: hash, CreatedAt: clk.Now()}
-	for _, u := range []store.User{e.plainUser, e.mfaUser} {
-		if err := st.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.plainUser = te.NewUser(store.User{ID: "usr_plain", Email: plainEmail}, userPassword)
+	e.mfaUser = te.NewUser(store.User{ID: "usr_mfa", Email: mfaEmail}, userPassword)
 	scopes := append(slices.Clone(scope.Bundles["read"]), "order:execution", "funds:withdrawal", "admin")
 	clients := []store.Client{
 		{ID: appID, Name: "Aries Mobile", Type: store.Confidential, FirstParty: true, SecretHash: hasher.Hash(appSecret), RedirectURIs: []string{redirect}, Scopes: scopes},
@@ -95,10 +79,7 @@ func newEnv(t *testing.T, opts ...option) *env {
 		{ID: thirdID, Name: "Someone's app", Type: store.Confidential, SecretHash: hasher.Hash(thirdSecret), RedirectURIs: []string{redirect}, Scopes: scopes},
 	}
 	for _, c := range clients {
-		c.CreatedAt, c.UpdatedAt = clk.Now(), clk.Now()
-		if err := st.CreateClient(ctx, c); err != nil {
-			t.Fatal(err)
-		}
+		te.NewClient(c)
 	}
 	svc, err := mfa.New(st, hasher, bytes.Repeat([]byte{9}, mfa.KeySize), clk.Now)
 	if err != nil {

@@ -10,13 +10,13 @@
 // same tokens; then the store is asked about the jti, the grant and the
 // client.
 //
-// Introspection answers only confidential clients (RFC 7662 section 2.1:
-// the metadata lists no "none" method for it, so a public client is 401
+// Introspection answers only confidential clients (RFC 7662 section 2.1: the
+// metadata lists no "none" method for it, so a public client is 401
 // invalid_client), and tells a caller about a token only when the token is
 // its own or the caller is a resource server an administrator marked
 // (store.Client.ResourceServer); anyone else gets {"active":false} (RFC 7662
-// section 4, DESIGN.md section 8). Revocation accepts public clients, for
-// their own tokens only.
+// section 4, docs/security.md#who-may-introspect). Revocation accepts public
+// clients, for their own tokens only.
 package introspect
 
 import (
@@ -122,39 +122,36 @@ func (h *Handler) lookup(ctx context.Context, tok string) (protocol.Introspectio
 		if ok, err := h.clientLive(ctx, g.ClientID); !ok || err != nil {
 			return inactive, err
 		}
-		return protocol.IntrospectionResponse{
+		resp := protocol.IntrospectionResponse{
 			Active: true, Scope: scope.Join(g.Scopes), ClientID: g.ClientID, Subject: g.UserID,
 			TokenType: "refresh_token", ExpiresAt: rt.ExpiresAt.Unix(), IssuedAt: rt.CreatedAt.Unix(),
 			Issuer: h.Issuer, AuthTime: g.AuthTime.Unix(), AMR: g.AMR,
-		}, nil
+		}
+		if rt.DPoPJKT != "" {
+			// A public client's refresh token bound to its key (RFC 9449
+			// section 5).
+			resp.Confirmation = &protocol.Confirmation{JKT: rt.DPoPJKT}
+		}
+		return resp, nil
 	}
 	c, err := h.verify(ctx, tok)
 	if c == nil || err != nil {
 		return inactive, err
 	}
-	if revoked, err := h.Store.AccessTokenRevoked(ctx, c.JTI); revoked || err != nil {
+	if live, err := h.Live(ctx, c); !live || err != nil {
 		return inactive, err
 	}
-	if c.GrantID != "" {
-		g, err := h.Store.Grant(ctx, c.GrantID)
-		if errors.Is(err, store.ErrNotFound) {
-			return inactive, nil
-		}
-		if err != nil {
-			return inactive, err
-		}
-		if !g.RevokedAt.IsZero() {
-			return inactive, nil
-		}
-	}
-	if ok, err := h.clientLive(ctx, c.ClientID); !ok || err != nil {
-		return inactive, err
-	}
-	return protocol.IntrospectionResponse{
-		Active: true, Scope: scope.Join(c.Scopes), ClientID: c.ClientID, Subject: c.Subject, TokenType: "Bearer",
+	resp := protocol.IntrospectionResponse{
+		Active: true, Scope: scope.Join(c.Scopes), ClientID: c.ClientID, Subject: c.Subject, TokenType: protocol.TokenTypeBearer,
 		ExpiresAt: c.Expiry.Unix(), IssuedAt: c.IssuedAt.Unix(), Issuer: c.Issuer, Audience: c.Audience,
 		JTI: c.JTI, AuthTime: unixOrZero(c.AuthTime), AMR: c.AMR,
-	}, nil
+	}
+	if c.Bound() {
+		// RFC 9449 section 6.2: the resource server learns the key the
+		// token is bound to, and checks the request's proof against it.
+		resp.TokenType, resp.Confirmation = protocol.TokenTypeDPoP, &protocol.Confirmation{JKT: c.Confirmation.JKT}
+	}
+	return resp, nil
 }
 
 // verify checks an access token's signature and claims (RFC 9068 section

@@ -119,7 +119,8 @@ func (e *env) call(path, caller, token string) (int, http.Header, map[string]any
 	return resp.StatusCode, resp.Header, body
 }
 
-// TestIntrospectionAnswersOwnerAndResourceServers is DESIGN.md section 8:
+// TestIntrospectionAnswersOwnerAndResourceServers is
+// docs/security.md#who-may-introspect:
 // the token's own client and resource servers learn about a token; any
 // other confidential client gets {"active":false} and nothing else.
 func TestIntrospectionAnswersOwnerAndResourceServers(t *testing.T) {

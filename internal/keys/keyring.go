@@ -6,10 +6,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,18 +21,68 @@ import (
 	"github.com/ariesexchange/aries/internal/store"
 )
 
-// Algorithm is the JWS algorithm of every Aries signing key.
+// Algorithm is the JWS algorithm of access tokens, and of the ID tokens of
+// clients that ask for it.
 const Algorithm = "ES256"
 
-// TokenType is the JWS "typ" header of what the keyring signs: JWT access
-// tokens (RFC 9068 section 2.1).
+// RS256 is the algorithm of ID tokens by default: every OpenID Provider must
+// offer it (OpenID Connect Core 1.0 section 15.1), and some relying parties
+// accept nothing else. Its key is RSA-2048 (RFC 7518 section 3.3 asks for
+// at least that).
+const RS256 = "RS256"
+
+// Algorithms are the algorithms the keyring keeps a key for, each rotated
+// on its own: Open creates a key for any that has none.
+var Algorithms = []string{Algorithm, RS256}
+
+// rsaBits is the size of RS256 keys.
+const rsaBits = 2048
+
+// TokenType is the JWS "typ" header of JWT access tokens (RFC 9068 section
+// 2.1), what Sign signs.
 const TokenType = "at+jwt"
 
-// Rotate generates a signing key, stores it encrypted under kek, and retires
-// every other key at now. Servers start signing with it when they next
-// Reload; the keys it retires stay published for the Keyring's publishFor.
+// IDTokenType is the "typ" header of the keyring's other JWTs, ID tokens:
+// RFC 7519 section 5.1's "JWT", which an access-token validator refuses
+// (RFC 9068 section 4), so neither kind passes for the other.
+const IDTokenType = "JWT"
+
+// Rotate generates an ES256 signing key (the access-token key), stores it
+// encrypted under kek, and retires every other ES256 key at now. Servers
+// start signing with it when they next Reload; the keys it retires stay
+// published for the Keyring's publishFor. RotateAll rotates every
+// algorithm's key, as `aries keys rotate` does.
 func Rotate(ctx context.Context, st store.SigningKeyStore, kek []byte, now time.Time) (store.SigningKey, error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	return RotateAlgorithm(ctx, st, kek, Algorithm, now)
+}
+
+// RotateAll rotates the key of every algorithm (Algorithms, in that order)
+// and returns the new keys.
+func RotateAll(ctx context.Context, st store.SigningKeyStore, kek []byte, now time.Time) ([]store.SigningKey, error) {
+	var out []store.SigningKey
+	for _, alg := range Algorithms {
+		k, err := RotateAlgorithm(ctx, st, kek, alg, now)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// RotateAlgorithm generates a signing key for alg (one of Algorithms),
+// stores it encrypted under kek, and retires the other keys of alg at now.
+func RotateAlgorithm(ctx context.Context, st store.SigningKeyStore, kek []byte, alg string, now time.Time) (store.SigningKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case Algorithm:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case RS256:
+		priv, err = rsa.GenerateKey(rand.Reader, rsaBits)
+	default:
+		return store.SigningKey{}, fmt.Errorf("keys: no such signing algorithm %q", alg)
+	}
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("keys: generate: %w", err)
 	}
@@ -40,13 +91,13 @@ func Rotate(ctx context.Context, st store.SigningKeyStore, kek []byte, now time.
 	if err != nil {
 		return store.SigningKey{}, err
 	}
-	jwk, err := publicJWK(kid, &priv.PublicKey).MarshalJSON()
+	jwk, err := publicJWK(kid, alg, priv.Public()).MarshalJSON()
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("keys: encode public key: %w", err)
 	}
 	k := store.SigningKey{
 		ID:                  kid,
-		Algorithm:           Algorithm,
+		Algorithm:           alg,
 		EncryptedPrivateKey: sealed,
 		PublicJWK:           jwk,
 		CreatedAt:           now,
@@ -54,8 +105,8 @@ func Rotate(ctx context.Context, st store.SigningKeyStore, kek []byte, now time.
 	if err := st.CreateSigningKey(ctx, k); err != nil {
 		return store.SigningKey{}, fmt.Errorf("keys: store new key: %w", err)
 	}
-	// A crash between the two writes leaves two live keys; both stay
-	// published and the newer signs, so nothing breaks.
+	// A crash between the two writes leaves two live keys of alg; both
+	// stay published and the newer signs, so nothing breaks.
 	if err := st.RetireSigningKeys(ctx, kid, now); err != nil {
 		return store.SigningKey{}, fmt.Errorf("keys: retire old keys: %w", err)
 	}
@@ -70,13 +121,14 @@ func newKeyID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func publicJWK(kid string, pub *ecdsa.PublicKey) jose.JSONWebKey {
-	return jose.JSONWebKey{Key: pub, KeyID: kid, Algorithm: Algorithm, Use: "sig"}
+func publicJWK(kid, alg string, pub crypto.PublicKey) jose.JSONWebKey {
+	return jose.JSONWebKey{Key: pub, KeyID: kid, Algorithm: alg, Use: "sig"}
 }
 
-// Keyring signs with the active key and publishes the public keys. It is
-// safe for concurrent use: Sign and PublicKey read an immutable snapshot
-// through an atomic pointer, and Reload swaps in a new one.
+// Keyring signs with the active key of each algorithm and publishes the
+// public keys. It is safe for concurrent use: Sign and PublicKey read an
+// immutable snapshot through an atomic pointer, and Reload swaps in a new
+// one.
 type Keyring struct {
 	st         store.SigningKeyStore
 	kek        []byte
@@ -92,11 +144,16 @@ type Keyring struct {
 
 // snapshot is one reading of the store. It is never modified once built.
 type snapshot struct {
-	activeID string
-	signer   crypto.Signer // the active private key
-	jws      jose.Signer   // built once: alg ES256, kid, typ at+jwt
-	public   []publicKey   // newest first, only keys that may still be published
-	byID     map[string]*publicKey
+	active map[string]*activeKey // by algorithm
+	public []publicKey           // newest first, only keys that may still be published
+	byID   map[string]*publicKey
+}
+
+// activeKey is the key of one algorithm that signs.
+type activeKey struct {
+	id     string
+	signer crypto.Signer          // the private key, behind opaqueKey
+	jws    map[string]jose.Signer // by typ, built once with alg and kid
 }
 
 type publicKey struct {
@@ -105,8 +162,8 @@ type publicKey struct {
 	retiredAt time.Time // meaningful when !live
 }
 
-// Open loads the keyring from st, creating the first key when there is
-// none. kek is the 32-byte key-encryption key. publishFor is how long a
+// Open loads the keyring from st, creating the first key of each algorithm
+// that has none. kek is the 32-byte key-encryption key. publishFor is how long a
 // retired key stays published: the longest access-token lifetime plus clock
 // leeway. now is the clock (time.Now when nil).
 func Open(ctx context.Context, st store.SigningKeyStore, kek []byte, publishFor time.Duration, now func() time.Time) (*Keyring, error) {
@@ -121,9 +178,13 @@ func Open(ctx context.Context, st store.SigningKeyStore, kek []byte, publishFor 
 	if err != nil {
 		return nil, fmt.Errorf("keys: load: %w", err)
 	}
-	if len(existing) == 0 {
-		if _, err := Rotate(ctx, st, kek, now()); err != nil {
-			return nil, err
+	for _, alg := range Algorithms {
+		// A store from before RS256 (ID tokens) gets its first RS256 key
+		// here, beside its ES256 keys.
+		if !slices.ContainsFunc(existing, func(k store.SigningKey) bool { return k.Algorithm == alg }) {
+			if _, err := RotateAlgorithm(ctx, st, kek, alg, now()); err != nil {
+				return nil, err
+			}
 		}
 	}
 	// Read back rather than trust what Rotate returned: another instance
@@ -152,24 +213,25 @@ func (k *Keyring) Reload(ctx context.Context) error {
 }
 
 // build turns store rows (newest first) into a snapshot. Only the active
-// key is decrypted; retired keys contribute their public half.
+// keys are decrypted; retired keys contribute their public half.
 func (k *Keyring) build(rows []store.SigningKey, now time.Time) (*snapshot, error) {
-	if len(rows) == 0 {
-		return nil, errors.New("keys: the store holds no signing key")
-	}
-	// The active key is the newest live one; if concurrent rotations
-	// retired every key, the newest.
-	active := rows[0]
-	for _, r := range rows {
-		if r.RetiredAt.IsZero() {
-			active = r
-			break
+	// The active key of an algorithm is its newest live one; if concurrent
+	// rotations retired every key of it, its newest.
+	active := map[string]store.SigningKey{}
+	for _, alg := range Algorithms {
+		i := slices.IndexFunc(rows, func(r store.SigningKey) bool { return r.Algorithm == alg && r.RetiredAt.IsZero() })
+		if i < 0 {
+			i = slices.IndexFunc(rows, func(r store.SigningKey) bool { return r.Algorithm == alg })
 		}
+		if i < 0 {
+			return nil, fmt.Errorf("keys: the store holds no %s signing key", alg)
+		}
+		active[alg] = rows[i]
 	}
 
-	s := &snapshot{activeID: active.ID, byID: make(map[string]*publicKey, len(rows))}
+	s := &snapshot{active: map[string]*activeKey{}, byID: make(map[string]*publicKey, len(rows))}
 	for _, r := range rows {
-		isActive := r.ID == active.ID
+		isActive := active[r.Algorithm].ID == r.ID
 		live := isActive || r.RetiredAt.IsZero()
 		if !live && !now.Before(r.RetiredAt.Add(k.publishFor)) {
 			continue // every token it signed has expired
@@ -184,43 +246,76 @@ func (k *Keyring) build(rows []store.SigningKey, now time.Time) (*snapshot, erro
 		s.byID[s.public[i].jwk.KeyID] = &s.public[i]
 	}
 
-	priv, err := unseal(k.kek, active.ID, active.EncryptedPrivateKey)
-	if err != nil {
-		return nil, err
-	}
-	if !priv.PublicKey.Equal(s.byID[active.ID].jwk.Key) {
-		return nil, fmt.Errorf("keys: signing key %s does not match its published public key", active.ID)
-	}
-	s.signer = opaqueKey{priv}
-	s.jws, err = jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.ES256, Key: cryptosigner.Opaque(s.signer)},
-		(&jose.SignerOptions{}).WithType(TokenType).WithHeader(jose.HeaderKey("kid"), active.ID),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("keys: signer for %s: %w", active.ID, err)
+	for _, alg := range Algorithms {
+		a, err := k.activate(active[alg], s.byID[active[alg].ID])
+		if err != nil {
+			return nil, err
+		}
+		s.active[alg] = a
 	}
 	return s, nil
 }
 
-// parsePublic reads and checks the stored public JWK of a row.
+// activate decrypts the active key of row's algorithm and builds its JWS
+// signers: ES256 signs access tokens (typ at+jwt) and the ID tokens of the
+// clients that ask for ES256; RS256 signs ID tokens.
+func (k *Keyring) activate(row store.SigningKey, pub *publicKey) (*activeKey, error) {
+	priv, err := unseal(k.kek, row.ID, row.EncryptedPrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	if !samePublic(priv.Public(), pub.jwk.Key) {
+		return nil, fmt.Errorf("keys: signing key %s does not match its published public key", row.ID)
+	}
+	a := &activeKey{id: row.ID, signer: opaqueKey{priv}, jws: map[string]jose.Signer{}}
+	types := []string{IDTokenType}
+	if row.Algorithm == Algorithm {
+		types = append(types, TokenType)
+	}
+	for _, typ := range types {
+		a.jws[typ], err = jose.NewSigner(
+			jose.SigningKey{Algorithm: jose.SignatureAlgorithm(row.Algorithm), Key: cryptosigner.Opaque(a.signer)},
+			(&jose.SignerOptions{}).WithType(jose.ContentType(typ)).WithHeader(jose.HeaderKey("kid"), row.ID),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("keys: signer for %s: %w", row.ID, err)
+		}
+	}
+	return a, nil
+}
+
+// samePublic reports whether a private key's public half is pub.
+func samePublic(mine crypto.PublicKey, pub crypto.PublicKey) bool {
+	eq, ok := mine.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(pub)
+}
+
+// parsePublic reads and checks the stored public JWK of a row: a P-256 key
+// for ES256, an RSA key of at least 2048 bits for RS256.
 func parsePublic(r store.SigningKey) (jose.JSONWebKey, error) {
-	if r.Algorithm != Algorithm {
-		return jose.JSONWebKey{}, fmt.Errorf("keys: signing key %s has algorithm %q, want %s", r.ID, r.Algorithm, Algorithm)
+	if !slices.Contains(Algorithms, r.Algorithm) {
+		return jose.JSONWebKey{}, fmt.Errorf("keys: signing key %s has algorithm %q, want one of %v", r.ID, r.Algorithm, Algorithms)
 	}
 	var jwk jose.JSONWebKey
 	if err := jwk.UnmarshalJSON(r.PublicJWK); err != nil {
 		return jose.JSONWebKey{}, fmt.Errorf("keys: signing key %s: public JWK: %w", r.ID, err)
 	}
-	pub, ok := jwk.Key.(*ecdsa.PublicKey)
-	if !ok || pub.Curve != elliptic.P256() || jwk.KeyID != r.ID || jwk.Algorithm != Algorithm {
-		return jose.JSONWebKey{}, fmt.Errorf("keys: signing key %s: public JWK is not an ES256 key with that kid", r.ID)
+	var fits bool
+	switch pub := jwk.Key.(type) {
+	case *ecdsa.PublicKey:
+		fits = r.Algorithm == Algorithm && pub.Curve == elliptic.P256()
+	case *rsa.PublicKey:
+		fits = r.Algorithm == RS256 && pub.N.BitLen() >= rsaBits
+	}
+	if !fits || jwk.KeyID != r.ID || jwk.Algorithm != r.Algorithm {
+		return jose.JSONWebKey{}, fmt.Errorf("keys: signing key %s: public JWK is not an %s key with that kid", r.ID, r.Algorithm)
 	}
 	return jwk, nil
 }
 
 // opaqueKey exposes only crypto.Signer, so a caller holding the active
 // signer cannot type-assert its way to the private key.
-type opaqueKey struct{ k *ecdsa.PrivateKey }
+type opaqueKey struct{ k crypto.Signer }
 
 func (o opaqueKey) Public() crypto.PublicKey { return o.k.Public() }
 
@@ -229,25 +324,48 @@ func (o opaqueKey) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]b
 }
 
 // Sign returns payload as a JWS in compact serialization, signed with the
-// active key; its protected header is alg ES256, the key's kid and typ
-// at+jwt.
+// active ES256 key; its protected header is alg ES256, the key's kid and
+// typ at+jwt: an access token.
 func (k *Keyring) Sign(payload []byte) (string, error) {
-	jws, err := k.snap.Load().jws.Sign(payload)
+	return k.SignAs(Algorithm, TokenType, payload)
+}
+
+// SignAs is Sign with the active key of alg (one of Algorithms) and the
+// header typ, which is TokenType (ES256 only) or IDTokenType.
+func (k *Keyring) SignAs(alg, typ string, payload []byte) (string, error) {
+	a, ok := k.snap.Load().active[alg]
+	if !ok {
+		return "", fmt.Errorf("keys: no %s signing key", alg)
+	}
+	signer, ok := a.jws[typ]
+	if !ok {
+		return "", fmt.Errorf("keys: %s keys do not sign typ %q", alg, typ)
+	}
+	jws, err := signer.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("keys: sign: %w", err)
 	}
 	return jws.CompactSerialize()
 }
 
-// Signer returns the active key's id and the key as a crypto.Signer (an
-// ES256 key: sign SHA-256 digests). It does not reveal the private key.
+// Signer returns the active ES256 key's id and the key as a crypto.Signer
+// (sign SHA-256 digests). It does not reveal the private key.
 func (k *Keyring) Signer() (kid string, s crypto.Signer) {
-	snap := k.snap.Load()
-	return snap.activeID, snap.signer
+	a := k.snap.Load().active[Algorithm]
+	return a.id, a.signer
 }
 
-// ActiveKeyID returns the kid new tokens are signed with.
-func (k *Keyring) ActiveKeyID() string { return k.snap.Load().activeID }
+// ActiveKeyID returns the kid new access tokens are signed with.
+func (k *Keyring) ActiveKeyID() string { return k.ActiveKeyIDOf(Algorithm) }
+
+// ActiveKeyIDOf returns the kid new tokens signed with alg carry, or "" for
+// an algorithm the keyring has no key for.
+func (k *Keyring) ActiveKeyIDOf(alg string) string {
+	if a, ok := k.snap.Load().active[alg]; ok {
+		return a.id
+	}
+	return ""
+}
 
 // PublicKey returns the public key with id kid if it is published now: the
 // key to verify a token whose header names kid.
@@ -258,14 +376,21 @@ func (k *Keyring) ActiveKeyID() string { return k.snap.Load().activeID }
 // together on an empty store each create a first key, and after `aries
 // keys rotate` each picks the new key up at its own next Reload.
 func (k *Keyring) PublicKey(kid string) (crypto.PublicKey, bool) {
+	jwk, ok := k.PublicJWK(kid)
+	return jwk.Key, ok
+}
+
+// PublicJWK is PublicKey with the key's JWK, whose Algorithm a verifier
+// must find in the token's header.
+func (k *Keyring) PublicJWK(kid string) (jose.JSONWebKey, bool) {
 	p, ok := k.snap.Load().byID[kid]
 	if !ok && k.reloadForMiss() {
 		p, ok = k.snap.Load().byID[kid]
 	}
 	if !ok || !k.published(p, k.now()) {
-		return nil, false
+		return jose.JSONWebKey{}, false
 	}
-	return p.jwk.Key, true
+	return p.jwk, true
 }
 
 // reloadForMiss reloads the keys unless that was done for a miss less than

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"path/filepath"
@@ -68,12 +69,30 @@ func newKEK() []byte {
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
-func kids(set jose.JSONWebKeySet) []string {
+// kids lists the ES256 key ids of a JWKS, in order: most tests here follow
+// the access-token key; rs256_test.go follows the ID-token key.
+func kids(set jose.JSONWebKeySet) []string { return kidsOf(set, Algorithm) }
+
+func kidsOf(set jose.JSONWebKeySet, alg string) []string {
 	var out []string
 	for _, k := range set.Keys {
-		out = append(out, k.KeyID)
+		if k.Algorithm == alg {
+			out = append(out, k.KeyID)
+		}
 	}
 	return out
+}
+
+// rowOf returns the newest stored key of alg.
+func rowOf(t *testing.T, st store.Store, alg string) store.SigningKey {
+	t.Helper()
+	for _, r := range rows(t, st) {
+		if r.Algorithm == alg {
+			return r
+		}
+	}
+	t.Fatalf("no %s key stored", alg)
+	return store.SigningKey{}
 }
 
 func TestOpenCreatesFirstKeyOnce(t *testing.T) {
@@ -83,30 +102,35 @@ func TestOpenCreatesFirstKeyOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(rows(t, st)); n != 1 {
-		t.Fatalf("got %d stored keys, want 1", n)
+	// One key per algorithm: ES256 for access tokens, RS256 for ID tokens.
+	if n := len(rows(t, st)); n != 2 {
+		t.Fatalf("got %d stored keys, want 2", n)
 	}
-	row := rows(t, st)[0]
-	if row.ID != kr.ActiveKeyID() || row.Algorithm != "ES256" {
-		t.Errorf("got row id %q alg %q, want id %q alg ES256", row.ID, row.Algorithm, kr.ActiveKeyID())
+	row := rowOf(t, st, "ES256")
+	if row.ID != kr.ActiveKeyID() {
+		t.Errorf("got ES256 row id %q, want the active id %q", row.ID, kr.ActiveKeyID())
+	}
+	if rs := rowOf(t, st, "RS256"); rs.ID != kr.ActiveKeyIDOf(RS256) {
+		t.Errorf("got RS256 row id %q, want the active RS256 id %q", rs.ID, kr.ActiveKeyIDOf(RS256))
 	}
 
 	set := kr.JWKS()
-	if len(set.Keys) != 1 {
-		t.Fatalf("got %d keys in JWKS, want 1", len(set.Keys))
+	if len(set.Keys) != 2 {
+		t.Fatalf("got %d keys in JWKS, want 2", len(set.Keys))
 	}
-	k := set.Keys[0]
-	if k.KeyID != kr.ActiveKeyID() || k.Algorithm != "ES256" || k.Use != "sig" || !k.IsPublic() {
-		t.Errorf("got JWK kid %q alg %q use %q public %v, want the active kid, ES256, sig, public",
-			k.KeyID, k.Algorithm, k.Use, k.IsPublic())
+	for _, k := range set.Keys {
+		if k.KeyID != kr.ActiveKeyIDOf(k.Algorithm) || k.Use != "sig" || !k.IsPublic() {
+			t.Errorf("got JWK kid %q alg %q use %q public %v, want an active kid, sig, public",
+				k.KeyID, k.Algorithm, k.Use, k.IsPublic())
+		}
 	}
 
 	again, err := Open(ctx, st, kek, time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(rows(t, st)); n != 1 || again.ActiveKeyID() != kr.ActiveKeyID() {
-		t.Errorf("second Open: got %d keys, active %q; want 1 key, active %q", n, again.ActiveKeyID(), kr.ActiveKeyID())
+	if n := len(rows(t, st)); n != 2 || again.ActiveKeyID() != kr.ActiveKeyID() || again.ActiveKeyIDOf(RS256) != kr.ActiveKeyIDOf(RS256) {
+		t.Errorf("second Open: got %d keys, active %q; want 2 keys, the same active ones", n, again.ActiveKeyID())
 	}
 }
 
@@ -116,17 +140,25 @@ func TestPrivateKeyEncryptedAtRest(t *testing.T) {
 	if _, err := Open(ctx, st, kek, time.Hour, nil); err != nil {
 		t.Fatal(err)
 	}
-	row := rows(t, st)[0]
-	priv, err := unseal(kek, row.ID, row.EncryptedPrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKCS8PrivateKey(priv)
-	if bytes.Contains(row.EncryptedPrivateKey, priv.D.Bytes()) || bytes.Contains(row.EncryptedPrivateKey, der) {
-		t.Error("stored key contains the private key in clear")
-	}
-	if bytes.Contains(row.PublicJWK, []byte(`"d"`)) {
-		t.Errorf("stored public JWK has a private part: %s", row.PublicJWK)
+	for _, row := range rows(t, st) {
+		priv, err := unseal(kek, row.ID, row.EncryptedPrivateKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d []byte
+		switch k := priv.(type) {
+		case *ecdsa.PrivateKey:
+			d = k.D.Bytes()
+		case *rsa.PrivateKey:
+			d = k.D.Bytes()
+		}
+		der, _ := x509.MarshalPKCS8PrivateKey(priv)
+		if len(d) == 0 || bytes.Contains(row.EncryptedPrivateKey, d) || bytes.Contains(row.EncryptedPrivateKey, der) {
+			t.Errorf("%s key: stored key contains the private key in clear", row.Algorithm)
+		}
+		if bytes.Contains(row.PublicJWK, []byte(`"d"`)) || bytes.Contains(row.PublicJWK, []byte(`"p"`)) {
+			t.Errorf("%s key: stored public JWK has a private part: %s", row.Algorithm, row.PublicJWK)
+		}
 	}
 
 	if _, err := Open(ctx, st, newKEK(), time.Hour, nil); err == nil {
@@ -144,8 +176,9 @@ func TestUnsealRefusesAlteredKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := unseal(kek, "kid1", sealed); err != nil || !got.Equal(priv) {
-		t.Fatalf("round trip: got err %v, same key %v; want nil, true", err, got != nil && got.Equal(priv))
+	got, err := unseal(kek, "kid1", sealed)
+	if k, ok := got.(*ecdsa.PrivateKey); err != nil || !ok || !k.Equal(priv) {
+		t.Fatalf("round trip: got err %v, key %T; want nil and the same key", err, got)
 	}
 	alter := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(sealed)) }
 	tests := []struct {

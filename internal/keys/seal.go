@@ -1,10 +1,12 @@
 package keys
 
 import (
+	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -28,8 +30,9 @@ func newAEAD(kek []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// seal encrypts priv for storage under kek, bound to kid.
-func seal(kek []byte, kid string, priv *ecdsa.PrivateKey) ([]byte, error) {
+// seal encrypts priv (an *ecdsa.PrivateKey or *rsa.PrivateKey) for storage
+// under kek, bound to kid.
+func seal(kek []byte, kid string, priv crypto.Signer) ([]byte, error) {
 	aead, err := newAEAD(kek)
 	if err != nil {
 		return nil, err
@@ -50,8 +53,10 @@ func seal(kek []byte, kid string, priv *ecdsa.PrivateKey) ([]byte, error) {
 // tampered row look the same to an attacker and to the operator.
 var errUnseal = errors.New("keys: cannot decrypt signing key (wrong master secret, or the row was altered)")
 
-// unseal reverses seal.
-func unseal(kek []byte, kid string, sealed []byte) (*ecdsa.PrivateKey, error) {
+// unseal reverses seal. The key is an *ecdsa.PrivateKey or an
+// *rsa.PrivateKey; which one its row's algorithm wants is the caller's
+// check.
+func unseal(kek []byte, kid string, sealed []byte) (crypto.Signer, error) {
 	aead, err := newAEAD(kek)
 	if err != nil {
 		return nil, err
@@ -72,9 +77,11 @@ func unseal(kek []byte, kid string, sealed []byte) (*ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: signing key %s: %w", kid, err)
 	}
-	priv, ok := k.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("keys: signing key %s is a %T, want ECDSA", kid, k)
+	switch priv := k.(type) {
+	case *ecdsa.PrivateKey:
+		return priv, nil
+	case *rsa.PrivateKey:
+		return priv, nil
 	}
-	return priv, nil
+	return nil, fmt.Errorf("keys: signing key %s is a %T, want ECDSA or RSA", kid, k)
 }

@@ -1,6 +1,6 @@
 // Package lockout owns the locks that stop credential guessing, the rules of
-// DESIGN.md section 8 written once for every way to sign in (the hosted
-// pages and the first-party endpoints):
+// docs/rate-limits.md#sign-in-throttles written once for every way to sign
+// in (the hosted pages and the first-party endpoints):
 //
 //   - The password lock is keyed on the account being signed in to and the
 //     source address together: after PasswordThreshold failures within

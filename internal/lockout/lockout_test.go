@@ -2,24 +2,18 @@ package lockout
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ariesexchange/aries/internal/store/sqlite"
 	"github.com/ariesexchange/aries/internal/testclock"
+	"github.com/ariesexchange/aries/internal/testenv"
 )
 
 func newPasswords(t *testing.T) (*Passwords, *testclock.Clock) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "aries.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	clk := testclock.New(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
-	return NewPasswords(st, clk.Now), clk
+	e := testenv.New(t, testenv.NoUser(), testenv.At(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)))
+	return NewPasswords(e.Store, e.Clock.Now), e.Clock
 }
 
 func TestLockDelay(t *testing.T) {

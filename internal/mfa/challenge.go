@@ -10,8 +10,8 @@ import (
 	"github.com/ariesexchange/aries/internal/store"
 )
 
-// Challenge rules (DESIGN.md section 3): a session token lives five minutes
-// and dies after five wrong codes.
+// Challenge rules (docs/protocol.md#mfa-verification): a session token lives
+// five minutes and dies after five wrong codes.
 const (
 	ChallengeTTL = 5 * time.Minute
 	MaxAttempts  = 5

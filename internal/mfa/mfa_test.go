@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image/png"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -19,13 +18,13 @@ import (
 
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
 	"github.com/ariesexchange/aries/internal/testclock"
+	"github.com/ariesexchange/aries/internal/testenv"
 )
 
 type env struct {
 	svc   *Service
-	store *sqlite.Store
+	store testenv.Backend
 	clock *testclock.Clock
 	alice store.User
 	bob   store.User
@@ -35,26 +34,13 @@ var testKey = bytes.Repeat([]byte{9}, KeySize)
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aries.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	// Mid-step, so a code's neighbours are a whole step away.
-	clk := testclock.New(time.Date(2026, 11, 20, 9, 0, 15, 0, time.UTC))
-	e := &env{store: st, clock: clk}
-	for _, u := range []*store.User{&e.alice, &e.bob} {
-		name := "alice"
-		if u == &e.bob {
-			name = "bob"
-		}
-		*u = store.User{ID: "usr_" + name, Email: name + "@example.com", PasswordHash: "h", CreatedAt: clk.Now()}
-		if err := st.CreateUser(ctx, *u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.svc, err = New(st, secret.NewHasher(bytes.Repeat([]byte{7}, 32)), testKey, clk.Now)
+	te := testenv.New(t, testenv.NoUser(), testenv.At(time.Date(2026, 11, 20, 9, 0, 15, 0, time.UTC)))
+	e := &env{store: te.Store, clock: te.Clock}
+	e.alice = te.NewUser(store.User{ID: "usr_alice", Email: "alice@example.com", PasswordHash: "h"}, "")
+	e.bob = te.NewUser(store.User{ID: "usr_bob", Email: "bob@example.com", PasswordHash: "h"}, "")
+	var err error
+	e.svc, err = New(te.Store, te.Hasher, testKey, te.Clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

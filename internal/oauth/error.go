@@ -30,6 +30,7 @@ const (
 	InsufficientScope         = protocol.ErrInsufficientScope
 	LoginRequired             = protocol.ErrLoginRequired
 	ConsentRequired           = protocol.ErrConsentRequired
+	InteractionRequired       = protocol.ErrInteractionRequired
 	RedirectURIMismatch       = protocol.ErrRedirectURIMismatch
 	InsufficientAuthorization = protocol.ErrInsufficientAuthorization
 	InvalidMFACode            = protocol.ErrInvalidMFACode

@@ -21,11 +21,12 @@ const MaxBodyBytes = 64 << 10
 // far below what would cost a store anything.
 const MaxIdentifierLen = 512
 
-// ValidIdentifier reports whether s can name something Aries stores: at
-// most MaxIdentifierLen bytes of valid UTF-8 without control characters.
-// Anything else is refused with the endpoint's own 4xx before it reaches a
-// store, where PostgreSQL would reject a NUL byte or invalid UTF-8 with an
-// error that reads as an outage (DESIGN.md section 8).
+// ValidIdentifier reports whether s can name something Aries stores: at most
+// MaxIdentifierLen bytes of valid UTF-8 without control characters. Anything
+// else is refused with the endpoint's own 4xx before it reaches a store,
+// where PostgreSQL would reject a NUL byte or invalid UTF-8 with an error
+// that reads as an outage
+// (docs/security.md#identifiers-are-checked-before-the-store).
 func ValidIdentifier(s string) bool {
 	if len(s) > MaxIdentifierLen || !utf8.ValidString(s) {
 		return false

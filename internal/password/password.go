@@ -32,7 +32,8 @@ var (
 	// package can check.
 	ErrMalformedHash = errors.New("password: malformed argon2id hash")
 	// ErrBusy: every hashing slot is taken and the queue is full. The
-	// caller answers 503 with Retry-After at once (DESIGN.md section 8).
+	// caller answers 503 with Retry-After at once
+	// (docs/rate-limits.md#password-hashing-queue).
 	ErrBusy = errors.New("password: too many sign-ins at once; try again shortly")
 )
 

@@ -1,4 +1,4 @@
-// Package ratelimit owns the request limits of DESIGN.md section 6: the
+// Package ratelimit owns the request limits of docs/rate-limits.md: the
 // categories and their default rates, the Limiter interface with its
 // in-process (Memory) and Redis (Redis, shared by every instance) GCRA
 // implementations, the Fallback that serves in-process limits while Redis

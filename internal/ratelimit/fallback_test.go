@@ -155,8 +155,10 @@ func TestFallbackOneProbe(t *testing.T) {
 		defer close(probeDone)
 		f.Allow(context.Background(), "k", PerMinute(10), later)
 	}()
-	for primary.calls.Load() < 2 {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); primary.calls.Load() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the probe did not reach the primary within 10s")
+		}
 	}
 	for range 20 {
 		if _, err := f.Allow(t.Context(), "other", PerMinute(1000), later); err != nil {

@@ -172,8 +172,8 @@ func (p *Policy) Middleware(category Category, key func(*http.Request) string) f
 // limiterKey is the category and a hash of key: a key holds whatever a
 // request sent (an email, a client id), and a limiter keeps every key for a
 // period, so hashing bounds the memory an anonymous flood can take to a
-// fixed size per key (DESIGN.md section 8). 128 bits keep collisions out
-// of reach.
+// fixed size per key (docs/security.md#bounded-anonymous-cost). 128 bits
+// keep collisions out of reach.
 func limiterKey(category Category, key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return string(category) + ":" + base64.RawURLEncoding.EncodeToString(sum[:16])

@@ -21,7 +21,8 @@ const sweepEvery = time.Minute
 
 // Memory is the in-process Limiter. Its counters live in this process only:
 // several instances behind a load balancer each allow the full rate, which
-// is why DESIGN.md section 1 offers the Redis limiter for that case.
+// is why the Redis limiter exists for that case
+// (docs/decisions.md#rate-limits-in-process-optionally-shared-in-redis).
 //
 // Memory stays bounded by the keys active within the last Period: when a
 // shard has doubled since its last sweep, or sweepEvery has passed, the next

@@ -13,7 +13,7 @@ import (
 // Category groups routes that share a limit. Each route names one.
 type Category string
 
-// The categories of DESIGN.md section 6.
+// The categories of docs/rate-limits.md#categories-and-limits.
 const (
 	// Authentication covers the token, first-party authorize, MFA verify
 	// and sign-in endpoints: the ones where credentials are guessed.
@@ -23,7 +23,8 @@ const (
 	Trading        Category = "trading"
 )
 
-// Categories lists every category, in the order DESIGN.md section 6 does.
+// Categories lists every category, in the order
+// docs/rate-limits.md#categories-and-limits does.
 var Categories = []Category{Authentication, User, Market, Trading}
 
 // Rate allows Count requests per Period, in a burst or spread out.
@@ -94,7 +95,7 @@ func (l Limits) Set(spec string) error {
 	return nil
 }
 
-// DefaultLimits returns the limits of DESIGN.md section 6, which apply per
+// DefaultLimits returns the limits of docs/rate-limits.md, which apply per
 // client and user: authentication 10/min, user 100/min, market 1000/min,
 // trading 50/min. The caller owns the returned map.
 func DefaultLimits() Limits {

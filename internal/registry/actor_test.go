@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testenv"
 )
 
 var (
@@ -20,24 +19,18 @@ var (
 	admin     = ActorOf(store.User{ID: "usr_root", Admin: true})
 )
 
-// registryEnv is a fresh SQLite store for one case.
+// registryEnv is a fresh store for one case.
 type registryEnv struct {
 	ctx context.Context
-	st  *sqlite.Store
+	st  testenv.Backend
 	h   *secret.Hasher
 	now time.Time
 }
 
 func newRegistryEnv(t *testing.T) registryEnv {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aries.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return registryEnv{ctx, st, secret.NewHasher([]byte("a test pepper of thirty-two bytes")),
-		time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
+	e := testenv.New(t, testenv.NoUser(), testenv.At(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)))
+	return registryEnv{context.Background(), e.Store, e.Hasher, e.Now()}
 }
 
 // existing registers the client an update starts from, as the operator.
@@ -54,10 +47,11 @@ func spec(scopes string) Spec {
 	return Spec{Name: "App", RedirectURIs: []string{"https://app.example/cb"}, Scopes: scopes, OwnerID: "usr_ada"}
 }
 
-// TestAdminIsNeverSelfGranted is DESIGN.md section 8, "Admin is never
-// self-granted": scope values are split on whitespace before the check, and
-// only an administrator (or the operator) can put admin on a client, on
-// create and on update alike. A refused request changes nothing.
+// TestAdminIsNeverSelfGranted is
+// docs/security.md#admin-is-never-self-granted: scope values are split on
+// whitespace before the check, and only an administrator (or the operator)
+// can put admin on a client, on create and on update alike. A refused request
+// changes nothing.
 func TestAdminIsNeverSelfGranted(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -119,8 +113,9 @@ func TestAdminIsNeverSelfGranted(t *testing.T) {
 }
 
 // TestAdministratorSettings covers the settings only an administrator
-// changes (first-party, resource server) and DESIGN.md section 8's "First-party
-// clients are confidential", on create and on update.
+// changes (first-party, resource server) and
+// docs/security.md#first-party-clients-are-confidential, on create and on
+// update.
 func TestAdministratorSettings(t *testing.T) {
 	confidential := spec("read")
 	public := spec("read")

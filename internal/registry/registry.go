@@ -1,10 +1,11 @@
 // Package registry owns the rules for registering OAuth clients: which
 // redirect URIs may be registered (RFC 6749 section 3.1.2, RFC 8252 for
 // native apps, RFC 9700 section 2.1), which scopes a client may enable, and
-// how client ids and secrets are made, and what only an administrator may
-// do to a client (DESIGN.md section 8). The CLI, the demo seeding, the admin
-// API and the Client Center all create and change clients through it, each
-// naming who asks (an Actor), so the rules hold whichever door is used.
+// how client ids and secrets are made, and what only an administrator may do
+// to a client (docs/security.md#admin-is-never-self-granted). The CLI, the
+// demo seeding, the admin API and the Client Center all create and change
+// clients through it, each naming who asks (an Actor), so the rules hold
+// whichever door is used.
 package registry
 
 import (
@@ -83,7 +84,21 @@ type Spec struct {
 	// a scope parameter; bundles allowed.
 	Scopes         string
 	OwnerID        string
-	ResourceServer bool // may introspect other clients' tokens (DESIGN.md section 8)
+	ResourceServer bool // may introspect other clients' tokens (docs/security.md#who-may-introspect)
+
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the
+	// browser (OpenID Connect RP-Initiated Logout 1.0 section 3.1): the
+	// rules of redirect URIs, exact match. Optional.
+	PostLogoutRedirectURIs []string
+	// IDTokenAlg is id_token_signed_response_alg: "RS256" (also when "")
+	// or "ES256".
+	IDTokenAlg string
+
+	// DPoPBound is dpop_bound_access_tokens (RFC 9449 section 5.2): the
+	// client gets DPoP-bound tokens only. It only takes away bearer
+	// tokens from the client, so its owner may set it, as an
+	// administrator may.
+	DPoPBound bool
 }
 
 // Actor is who asks the registry to create or change a client. What only an
@@ -135,12 +150,14 @@ func (s Spec) Validate() ([]string, error) {
 	} else if len(scopes) == 0 {
 		errs = append(errs, errors.New("enable at least one scope"))
 	}
+	errs = append(errs, s.validateOIDC()...)
 	return scopes, errors.Join(errs...)
 }
 
-// check applies Validate and the rules about who may do what (DESIGN.md
-// section 8) to s, which by sends to create a client (old is nil) or to
-// edit old. It returns the canonical scopes or a *Refusal.
+// check applies Validate and the rules about who may do what
+// (docs/security.md#admin-is-never-self-granted) to s, which by sends to
+// create a client (old is nil) or to edit old. It returns the canonical
+// scopes or a *Refusal.
 func (s Spec) check(by Actor, old *store.Client) ([]string, error) {
 	scopes, err := s.Validate()
 	errs := []error{err}
@@ -195,6 +212,11 @@ func Create(ctx context.Context, st store.ClientStore, h *secret.Hasher, by Acto
 		ResourceServer: s.ResourceServer,
 		CreatedAt:      now,
 		UpdatedAt:      now,
+
+		PostLogoutRedirectURIs:   s.PostLogoutRedirectURIs,
+		IDTokenSignedResponseAlg: s.idTokenAlg(),
+
+		DPoPBoundAccessTokens: s.DPoPBound,
 	}
 	var clientSecret string
 	if s.Public {
@@ -235,7 +257,8 @@ func RotateSecret(ctx context.Context, st store.ClientStore, h *secret.Hasher, i
 // URIs on 127.0.0.1, [::1] or localhost the requested port may differ from
 // the registered one; it must still be written out and lie in 1-65535, and
 // everything else must match. A confidential client is a web server with a
-// port of its own, so its URIs match exactly (DESIGN.md section 8): a free
+// port of its own, so its URIs match exactly
+// (docs/security.md#loopback-redirect-uris): a free
 // port would let any local process on the user's machine take its codes.
 func MatchRedirectURI(c store.Client, uri string) bool {
 	if slices.Contains(c.RedirectURIs, uri) {

@@ -10,7 +10,8 @@ import (
 
 // Update applies an edit to client c on behalf of by, under the same rules
 // as Create: the name, redirect URIs, scopes, first-party and
-// resource-server flags come from s; the type, the secret, the owner and the
+// resource-server flags, post-logout redirect URIs, ID token algorithm and
+// DPoP binding come from s; the type, the secret, the owner and the
 // disabled flag cannot be changed this way (s.Public and s.OwnerID are
 // ignored). It returns the client as stored, or a *Refusal.
 func Update(ctx context.Context, st store.ClientStore, by Actor, c store.Client, s Spec, now time.Time) (store.Client, error) {
@@ -23,6 +24,9 @@ func Update(ctx context.Context, st store.ClientStore, by Actor, c store.Client,
 	c.Scopes = scopes
 	c.FirstParty = s.FirstParty
 	c.ResourceServer = s.ResourceServer
+	c.PostLogoutRedirectURIs = s.PostLogoutRedirectURIs
+	c.IDTokenSignedResponseAlg = s.idTokenAlg()
+	c.DPoPBoundAccessTokens = s.DPoPBound
 	c.UpdatedAt = now
 	if err := st.UpdateClient(ctx, c); err != nil {
 		return store.Client{}, err

@@ -2,27 +2,21 @@ package registry
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testenv"
 )
 
 func TestUpdate(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aries.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	h := secret.NewHasher([]byte("a test pepper of thirty-two bytes"))
 	created := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	e := testenv.New(t, testenv.NoUser(), testenv.At(created))
+	st, h := e.Store, e.Hasher
 	c, _, err := Create(ctx, st, h, Operator, Spec{Name: "Before", RedirectURIs: []string{"https://a.example/cb"}, Scopes: "read", OwnerID: "usr_ada"}, created)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +15,7 @@ import (
 
 	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/postgres"
-	"github.com/ariesexchange/aries/internal/store/postgres/pgtest"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testenv"
 	"github.com/ariesexchange/aries/sdk/bearer"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
@@ -37,12 +34,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "aries.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return newEnvOn(t, st)
+	return newEnvOn(t, testenv.Open(t, false))
 }
 
 // backend is a database serving users and the ledger, as each backend
@@ -308,27 +300,9 @@ func TestOtherUsersRowsAreNotFound(t *testing.T) {
 // backend: PostgreSQL refuses them with an error that would read as an
 // outage (security review finding 12).
 func TestBadIdsAreNotFound(t *testing.T) {
-	stores := map[string]func(t *testing.T) backend{
-		"sqlite": func(t *testing.T) backend {
-			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "aries.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
-		"postgres": func(t *testing.T) backend {
-			st, err := postgres.Open(context.Background(), pgtest.Database(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
-	}
-	for name, open := range stores {
+	for name, pg := range map[string]bool{"sqlite": false, "postgres": true} {
 		t.Run(name, func(t *testing.T) {
-			e := newEnvOn(t, open(t))
+			e := newEnvOn(t, testenv.Open(t, pg))
 			for _, id := range []string{"acc_\x00x", "acc_\xff"} {
 				esc := url.PathEscape(id)
 				for _, c := range []struct{ method, target, body string }{

@@ -1,7 +1,7 @@
 // Package scope is the scope table of Aries: every scope a token can carry,
-// its plain-English description (the wording of the Aries OAuth2 guide), and
-// the coarse bundles of the SDK page (read, trade, withdraw) that expand into
-// it. DESIGN.md section 5 is the contract.
+// its plain-English description (the wording of the public Aries API
+// documentation), and the coarse bundles of the SDK documentation (read,
+// trade, withdraw) that expand into it. docs/scopes.md is the contract.
 package scope
 
 import (
@@ -24,22 +24,33 @@ const (
 	MarketSupplemental   = "market:supplemental"
 	FundsWithdrawal      = "funds:withdrawal"
 	Admin                = "admin"
+
+	// OpenID Connect Core 1.0 sections 3.1.2.1 and 5.4: openid makes a
+	// request an OpenID Connect one (an ID token is issued); profile and
+	// email ask for the user's name and email address.
+	OpenID  = "openid"
+	Profile = "profile"
+	Email   = "email"
 )
 
 // Scope is one row of the table.
 type Scope struct {
 	Name        string
-	Description string // seed 000's wording, kept as the guide writes it
+	Description string // the API documentation's wording, kept as written
 	// Action states plainly what a token with this scope can change, for
-	// the consent page to set it apart (DESIGN.md section 8); "" for a
-	// read-only scope. A description alone can mislead: seed 000 words
-	// user:information "View ..." although its table opens
+	// the consent page to set it apart
+	// (docs/security.md#the-consent-page-says-what-a-token-can-do); "" for
+	// a read-only scope. A description alone can mislead: the documentation
+	// words user:information "View ..." although its table opens
 	// PATCH /v1/users/me with it.
 	Action string
 }
 
 // All lists every scope in the order pages and token responses show them.
 var All = []Scope{
+	{OpenID, "Know who you are: your Aries user ID", ""},
+	{Profile, "View your name", ""},
+	{Email, "View your email address", ""},
 	{UserInformation, "View user profile and personal details", "can change your profile"},
 	{AccountInformation, "View account balances, positions, and transaction history", ""},
 	{OrderExecution, "Place, modify, and cancel orders", "can place, change and cancel orders"},

@@ -33,8 +33,8 @@ func TestParseExpandsBundlesInTableOrder(t *testing.T) {
 }
 
 func TestParseRefusesUnknownNames(t *testing.T) {
-	// Scope names are case-sensitive (DESIGN.md section 5).
-	for _, param := range []string{"Read", "user:Information", "order:execute", "read,trade", "openid"} {
+	// Scope names are case-sensitive (docs/scopes.md#the-scope-table).
+	for _, param := range []string{"Read", "user:Information", "order:execute", "read,trade", "OpenID", "open id"} {
 		if got, err := Parse(param); err == nil {
 			t.Errorf("Parse(%q) = %v, want an error", param, got)
 		}
@@ -48,7 +48,7 @@ func TestEveryScopeHasADescription(t *testing.T) {
 		}
 	}
 	if got := Describe(OrderExecution); got != "Place, modify, and cancel orders" {
-		t.Errorf("Describe(order:execution) = %q, want the guide's wording", got)
+		t.Errorf("Describe(order:execution) = %q, want the documented wording", got)
 	}
 }
 
@@ -62,7 +62,8 @@ func TestSubset(t *testing.T) {
 }
 
 func TestWriteScopesStateTheirAction(t *testing.T) {
-	// DESIGN.md section 8: the consent page sets these apart with a plain
+	// docs/security.md#the-consent-page-says-what-a-token-can-do: the
+	// consent page sets these apart with a plain
 	// statement of what they do; every other scope is read-only.
 	want := map[string]string{
 		UserInformation: "can change your profile",
@@ -76,9 +77,34 @@ func TestWriteScopesStateTheirAction(t *testing.T) {
 		}
 	}
 	if got, want := Lookup(UserInformation).Description, "View user profile and personal details"; got != want {
-		t.Errorf("Lookup(user:information).Description: got %q, want the guide's %q", got, want)
+		t.Errorf("Lookup(user:information).Description: got %q, want the documented %q", got, want)
 	}
 	if got := Lookup("nope"); got != (Scope{Name: "nope", Description: "nope"}) {
 		t.Errorf("Lookup of an unknown name: got %+v", got)
+	}
+}
+
+// The OpenID Connect scopes are in the table, so a client enables them
+// like any other, but in no bundle: "read" must not turn an OAuth client
+// into one that receives ID tokens and the user's email.
+func TestOpenIDConnectScopes(t *testing.T) {
+	for _, name := range []string{OpenID, Profile, Email} {
+		if !Known(name) || Lookup(name).Action != "" {
+			t.Errorf("%s: known %t, action %q; want a known read-only scope", name, Known(name), Lookup(name).Action)
+		}
+		for b, members := range Bundles {
+			for _, m := range members {
+				if m == name {
+					t.Errorf("bundle %s holds %s", b, name)
+				}
+			}
+		}
+	}
+	got, err := Parse("email read openid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != OpenID || got[1] != Email {
+		t.Errorf("Parse: got %v, want openid and email first, in table order", got)
 	}
 }

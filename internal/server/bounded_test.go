@@ -8,19 +8,15 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 
-	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/secret"
-	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/postgres"
 	"github.com/ariesexchange/aries/internal/store/postgres/pgtest"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testenv"
 )
 
 // newTestServer builds the whole server over st with cheap password hashing.
@@ -38,30 +34,11 @@ func newTestServer(t testing.TB, st backend) *Server {
 }
 
 // backend is a database serving both stores, as each backend package does.
-type backend interface {
-	store.Store
-	ledger.Store
-}
+type backend = testenv.Backend
 
-func openSQLite(t testing.TB) backend {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "aries.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
+func openSQLite(t testing.TB) backend { return testenv.Open(t, false) }
 
-func openPostgres(t testing.TB) backend {
-	t.Helper()
-	st, err := postgres.Open(context.Background(), pgtest.Database(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
+func openPostgres(t testing.TB) backend { return testenv.Open(t, true) }
 
 var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 

@@ -139,7 +139,7 @@ func (f *fixture) token(t *testing.T, v url.Values, basic ...string) testenv.Tok
 }
 
 // introspect asks about tok as the fixture's resource server, which may
-// introspect any client's tokens (DESIGN.md section 8).
+// introspect any client's tokens (docs/security.md#who-may-introspect).
 func (f *fixture) introspect(t *testing.T, tok string) testenv.Introspection {
 	t.Helper()
 	return testenv.Introspect(t, f.URL, f.rs.ClientID, f.rs.ClientSecret, tok)

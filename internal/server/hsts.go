@@ -10,11 +10,11 @@ import (
 const hstsValue = "max-age=63072000; includeSubDomains"
 
 // hsts adds Strict-Transport-Security to every response when the issuer is
-// https, so a browser that once reached Aries never again sends a password
-// or a session cookie to it over plain http (DESIGN.md section 8). RFC 6797
-// section 7.2 has a host send it only over secure transport: TLS ends at
-// the load balancer, so the request Aries sees is plain http either way,
-// and it is the issuer that says what the browser used. A browser that
+// https, so a browser that once reached Aries never again sends a password or
+// a session cookie to it over plain http (docs/security.md#https-issuers).
+// RFC 6797 section 7.2 has a host send it only over secure transport: TLS
+// ends at the load balancer, so the request Aries sees is plain http either
+// way, and it is the issuer that says what the browser used. A browser that
 // gets the header over plain http ignores it (section 8.1). It wraps
 // everything else, so error pages and panics carry it too.
 func hsts(issuer string, next http.Handler) http.Handler {

@@ -16,7 +16,7 @@ import (
 	"github.com/ariesexchange/aries/internal/testenv"
 )
 
-// The security review's findings (DESIGN.md section 8) through the whole
+// The security review's findings (docs/security.md) through the whole
 // server. Source addresses are real: a client binds its side of the
 // loopback connection to 127.0.0.N, which is what the server sees as the
 // request's address.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,6 +23,7 @@ import (
 	"github.com/ariesexchange/aries/internal/clientcenter"
 	"github.com/ariesexchange/aries/internal/discovery"
 	"github.com/ariesexchange/aries/internal/firstparty"
+	"github.com/ariesexchange/aries/internal/idtoken"
 	"github.com/ariesexchange/aries/internal/introspect"
 	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/ledger"
@@ -31,12 +33,16 @@ import (
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/ratelimit"
+	"github.com/ariesexchange/aries/internal/replay"
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/signin"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/token"
+	"github.com/ariesexchange/aries/internal/userinfo"
 	"github.com/ariesexchange/aries/sdk/bearer"
+	"github.com/ariesexchange/aries/sdk/dpop"
+	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
 // Config is the server's behaviour that operators choose. DefaultConfig
@@ -51,7 +57,7 @@ type Config struct {
 	SessionTTL         time.Duration // browser session lifetime
 	Demo               bool          // mount /demo/callback, the demo clients' landing page
 	PasswordParams     password.Params
-	// Rate limits of DESIGN.md section 6, per category; RateLimitsOff
+	// Rate limits of docs/rate-limits.md, per category; RateLimitsOff
 	// turns every limit off (benchmarks).
 	RateLimits    ratelimit.Limits
 	RateLimitsOff bool
@@ -75,9 +81,17 @@ type Config struct {
 	// the revocation list and the clean-up of expired rows; nil means
 	// time.Now. Tests pass a testclock.Clock's Now and move time by hand.
 	Now func() time.Time
+
+	// DPoP (RFC 9449, docs/dpop.md). DPoPReplay remembers the proofs
+	// accepted by every instance (Redis with --redis: replay.Redis); nil
+	// keeps them in the store's dpop_proofs table. DPoPNonce makes every
+	// proof carry a server nonce (--dpop-nonce): it changes every minute
+	// and, derived from the root secret, is the same on every instance.
+	DPoPReplay dpop.ReplayCache
+	DPoPNonce  bool
 }
 
-// DefaultConfig returns the defaults of DESIGN.md section 4.
+// DefaultConfig returns the defaults of docs/protocol.md#lifetimes.
 func DefaultConfig() Config {
 	return Config{
 		CodeTTL:            60 * time.Second,
@@ -174,6 +188,9 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 		logger.ErrorContext(ctx, "client lookup failed", "err", err)
 	}}
 	minter := &accesstoken.Minter{Keys: ring, Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTokenTTL, Now: now}
+	// ID tokens live as long as access tokens, so the keys' publishFor
+	// above covers them too (docs/oidc.md).
+	idTokens := &idtoken.Issuer{Keys: ring, Issuer: cfg.Issuer, TTL: cfg.AccessTokenTTL, Now: now, Users: st, Profiles: book}
 	// One policy for every limited route: the API's routes and the
 	// authentication endpoints (token, sign-in, first-party, MFA).
 	var limiter ratelimit.Limiter = ratelimit.NewMemory()
@@ -209,6 +226,25 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 		Now:                now,
 		Logger:             logger,
 	}
+	// One replay cache and one nonce source for every DPoP proof, at the
+	// token endpoint and on every protected route (docs/dpop.md): a proof
+	// is accepted once by all the instances together, and every route's
+	// "htu" is the issuer's public URL plus the path.
+	proofCache := cfg.DPoPReplay
+	if proofCache == nil {
+		proofCache = &replay.Store{Store: st, Now: now}
+	}
+	var nonces dpop.Nonces
+	if cfg.DPoPNonce {
+		if nonces, err = dpop.NewRotatingNonces(master.Derive("dpop nonce"), dpop.DefaultNoncePeriod, now); err != nil {
+			return nil, err
+		}
+	}
+	proofs, err := dpop.NewVerifier(dpop.Config{Replay: proofCache, Nonces: nonces, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	tokenCheck.DPoP = bearer.DPoPConfig{Replay: proofCache, Nonces: nonces, BaseURL: cfg.Issuer}
 	// Introspection asks the store about revocations itself, so its
 	// verifier has no Revoked hook; the API adds its polled list.
 	tokens, err := bearer.NewVerifier(tokenCheck)
@@ -244,6 +280,7 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 		Issuer: cfg.Issuer, CodeTTL: cfg.CodeTTL, SessionTTL: cfg.SessionTTL, GrantTTL: cfg.RefreshTokenMaxAge,
 		MFA: second, StepUp: stepUp, RateLimit: limits,
 		Now: now, Logger: logger,
+		Hints: idTokens,
 	}
 	signIn.Register(mux.of("authorize"))
 	fp := &firstparty.Handler{
@@ -251,22 +288,37 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 		Codes:  &signin.CodeIssuer{Store: st, Hasher: hasher, CodeTTL: cfg.CodeTTL, GrantTTL: cfg.RefreshTokenMaxAge, Now: now},
 		Issuer: cfg.Issuer, Now: now, Logger: logger,
 	}
-	// No CORS on the first-party endpoints (DESIGN.md section 8): they take
-	// a password, and only Aries' own confidential apps may call them, never
-	// a script on some other origin.
+	// No CORS on the first-party endpoints
+	// (docs/security.md#first-party-clients-are-confidential): they take a
+	// password, and only Aries' own confidential apps may call them, never a
+	// script on some other origin.
 	mux.of("firstparty").HandleFunc("POST /v1/oauth2/authorize", fp.Authorize)
 	mux.of("firstparty").HandleFunc("POST /v1/oauth2/mfa/verify", fp.Verify)
 	mux.of("token").Handle("POST /v1/oauth2/token", cors(&token.Handler{
 		Store: st, Hasher: hasher, Clients: clients, Tokens: minter, RefreshTTL: cfg.RefreshTokenTTL,
 		Now: now, Logger: logger, Metrics: m, RateLimit: limits,
+		IDTokens: idTokens,
+		DPoP:     proofs, TokenURL: strings.TrimSuffix(cfg.Issuer, "/") + protocol.TokenPath,
 	}))
 	ih := &introspect.Handler{Store: st, Hasher: hasher, Clients: clients, Tokens: tokens, Issuer: cfg.Issuer, Now: now, Logger: logger}
+	// UserInfo checks its tokens like the API, and asks the store whether
+	// they were revoked, as introspection does.
+	userinfoCheck := tokenCheck
+	userinfoCheck.Revoked = func(ctx context.Context, c *bearer.Claims) (bool, error) {
+		live, err := ih.Live(ctx, c)
+		return !live, err
+	}
+	userinfoTokens, err := bearer.NewVerifier(userinfoCheck)
+	if err != nil {
+		return nil, err
+	}
+	(&userinfo.Handler{Tokens: userinfoTokens, Claims: idTokens, Logger: logger}).Register(mux.of("userinfo"), cors)
 	mux.of("introspect").Handle("POST /v1/oauth2/revoke", cors(http.HandlerFunc(ih.Revoke)))
 	mux.of("introspect").Handle("POST /v1/oauth2/introspect", cors(http.HandlerFunc(ih.Introspect)))
-	for _, path := range []string{"/v1/oauth2/token", "/v1/oauth2/revoke", "/v1/oauth2/introspect"} {
+	for _, path := range []string{"/v1/oauth2/token", "/v1/oauth2/revoke", "/v1/oauth2/introspect", "/v1/oauth2/userinfo"} {
 		mux.of("server").Handle("OPTIONS "+path, cors(http.NotFoundHandler()))
 	}
-	(&discovery.Handler{Issuer: cfg.Issuer, Keys: ring}).Register(mux.of("discovery"))
+	(&discovery.Handler{Issuer: cfg.Issuer, Keys: ring, DPoPAlgorithms: proofs.Algorithms()}).Register(mux.of("discovery"))
 	(&clientcenter.Handler{Store: st, Hasher: hasher, Sessions: signIn, Issuer: cfg.Issuer, Now: now, Logger: logger}).Register(mux.of("clientcenter"))
 	(&admin.Handler{Store: st, Hasher: hasher, Tokens: ih, Now: now, Logger: logger}).Register(mux.of("admin"))
 	mux.of("server").HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
@@ -294,8 +346,9 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // MetricsHandler serves the Prometheus metrics. It is not mounted on the
-// public handler (DESIGN.md section 8): route and error counts are for the
-// operator, so `aries serve --metrics-addr` gives it a listener of its own.
+// public handler (docs/security.md#metrics-stay-off-the-public-listener):
+// route and error counts are for the operator, so
+// `aries serve --metrics-addr` gives it a listener of its own.
 func (s *Server) MetricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})
 }
@@ -347,11 +400,14 @@ func cors(next http.Handler) http.Handler {
 		h.Set("Access-Control-Allow-Origin", "*")
 		if r.Method == http.MethodOptions {
 			h.Set("Access-Control-Allow-Methods", "POST")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, DPoP")
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		// A browser app reads the nonce a DPoP answer carries (RFC 9449
+		// section 8).
+		h.Set("Access-Control-Expose-Headers", "DPoP-Nonce, WWW-Authenticate")
 		next.ServeHTTP(w, r)
 	})
 }

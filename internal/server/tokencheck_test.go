@@ -21,10 +21,9 @@ import (
 	"github.com/go-jose/go-jose/v4/cryptosigner"
 
 	"github.com/ariesexchange/aries/internal/accesstoken"
-	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/password"
-	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/testenv"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
@@ -35,12 +34,13 @@ import (
 // presenting it (RFC 6750 section 2.1).
 func TestIntrospectionAndAPIAgree(t *testing.T) {
 	ctx := context.Background()
-	st := openSQLite(t)
-	master, _ := secret.NewMaster()
+	e := testenv.New(t, testenv.NoUser())
+	st := e.Store
 	cfg := DefaultConfig()
 	cfg.Issuer = "http://aries.test"
 	cfg.PasswordParams = password.TestParams
-	s, err := New(ctx, cfg, st, st, master, slog.New(slog.DiscardHandler))
+	cfg.Now = e.Clock.Now
+	s, err := New(ctx, cfg, st, st, e.Master, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,29 +50,22 @@ func TestIntrospectionAndAPIAgree(t *testing.T) {
 		appID  = "aries_ci_app" // the client the tokens are issued to
 		rsID   = "aries_ci_rs"  // a resource server: introspects any client's token
 	)
-	now := time.Now()
-	if err := st.CreateUser(ctx, store.User{ID: userID, Email: "ada@example.com", PasswordHash: "x", CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	hasher := secret.NewHasher(master.Keys().Pepper)
-	rsSecret := secret.New(secret.ClientSecretPrefix)
+	now := e.Now()
+	e.NewUser(store.User{ID: userID, Email: "ada@example.com"}, "")
+	var rsSecret string
 	for _, c := range []store.Client{
-		{ID: appID, Type: store.Confidential, SecretHash: hasher.Hash(secret.New(secret.ClientSecretPrefix))},
-		{ID: rsID, Type: store.Confidential, SecretHash: hasher.Hash(rsSecret), ResourceServer: true},
+		{ID: appID, Type: store.Confidential},
+		{ID: rsID, Type: store.Confidential, ResourceServer: true},
 	} {
-		c.Name, c.RedirectURIs, c.Scopes = c.ID, []string{"https://app.example/cb"}, []string{"user:information"}
-		c.CreatedAt, c.UpdatedAt = now, now
-		if err := st.CreateClient(ctx, c); err != nil {
-			t.Fatal(err)
+		c.RedirectURIs, c.Scopes = []string{"https://app.example/cb"}, []string{"user:information"}
+		if _, sec := e.NewClient(c); c.ID == rsID {
+			rsSecret = sec
 		}
 	}
 
 	// The server's own signing key, read from the store as a second
 	// instance would, so the test can mint genuine tokens and near misses.
-	ring, err := keys.Open(ctx, st, master.Keys().KeyEncryption, time.Hour, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ring := e.Keyring()
 	kid, signer := ring.Signer()
 	minter := func(issuer, audience string, at time.Time) *accesstoken.Minter {
 		return &accesstoken.Minter{Keys: ring, Issuer: issuer, Audience: audience, TTL: 15 * time.Minute,

@@ -26,6 +26,16 @@ type Authorization struct {
 	CodeChallengeMethod string
 	AuthTime            time.Time
 	AMR                 []string
+
+	// Nonce is the OpenID Connect nonce to echo in the ID token, and
+	// SessionID the sid of the browser session that approved ("" for a
+	// sign-in without one): OpenID Connect Core 1.0 sections 2 and 3.1.2.1.
+	Nonce     string
+	SessionID string
+
+	// DPoPJKT is the dpop_jkt of the request (RFC 9449 section 10): the
+	// code is redeemed only with a proof of that key. "" for none.
+	DPoPJKT string
 }
 
 // CodeIssuer stores authorization codes and the grants they start. The
@@ -63,6 +73,7 @@ func (c *CodeIssuer) Issue(ctx context.Context, a Authorization) (string, error)
 		AMR:       a.AMR,
 		CreatedAt: now,
 		ExpiresAt: now.Add(grantTTL),
+		SessionID: a.SessionID,
 	}
 	ac := store.AuthCode{
 		Hash:                c.Hasher.Hash(code),
@@ -77,6 +88,9 @@ func (c *CodeIssuer) Issue(ctx context.Context, a Authorization) (string, error)
 		AMR:                 a.AMR,
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(codeTTL),
+		Nonce:               a.Nonce,
+		SessionID:           a.SessionID,
+		DPoPJKT:             a.DPoPJKT,
 	}
 	if err := c.Store.CreateAuthCode(ctx, ac, grant); err != nil {
 		return "", fmt.Errorf("signin: create code: %w", err)

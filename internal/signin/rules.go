@@ -62,13 +62,13 @@ func CheckUser(scopes []string, u store.User) *oauth.Error {
 	return nil
 }
 
-// Owners finds the user who owns a client; store.Store is one.
+// Owners finds the user who owns a client; any store.UserFinder is one.
 type Owners interface {
 	UserByID(ctx context.Context, id string) (store.User, error)
 }
 
-// CheckClientAdmin applies DESIGN.md section 8, "Admin is never
-// self-granted", to the client: the admin scope is granted only through a
+// CheckClientAdmin applies docs/security.md#admin-is-never-self-granted
+// to the client: the admin scope is granted only through a
 // client an administrator vouches for. That is a client
 //   - made by the operator with the CLI (OwnerID ""): whoever runs the
 //     command line holds the database, so counts as an administrator;
@@ -99,9 +99,10 @@ func CheckClientAdmin(ctx context.Context, owners Owners, scopes []string, clien
 
 // DefaultScope is the scope of a browser authorization request that names
 // none: the client's enabled scopes except admin. RFC 6749 section 3.3 lets
-// the server apply a pre-defined default, and seed 002's PKCE example asks
-// for none (DESIGN.md section 13). Admin is never granted by default; it
-// must be asked for by name. "" when the client has nothing else enabled.
+// the server apply a pre-defined default, and the SDK documentation's PKCE
+// example asks for none (docs/scopes.md#default-scope). Admin is never
+// granted by default; it must be asked for by name. "" when the client has
+// nothing else enabled.
 func DefaultScope(client store.Client) string {
 	var def []string
 	for _, s := range client.Scopes {

@@ -24,7 +24,7 @@ const AuthFailureRetention = 24 * time.Hour
 // LockoutStore keeps the failed sign-in attempts that package lockout turns
 // into locks. It lives in the database, not in process memory, so every
 // instance sees every failure and a lock cannot be dodged by reaching
-// another instance (DESIGN.md section 8).
+// another instance (docs/rate-limits.md#sign-in-throttles).
 //
 // Subjects and sources arrive already bounded by the caller: a user id or
 // the hash of an unknown email, and an IP address.

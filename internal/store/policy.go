@@ -38,16 +38,22 @@ type RefreshState struct {
 	UserID    string // the grant's user
 	Used      bool
 	ExpiresAt time.Time
+	DPoPJKT   string // the key the token is bound to, "" for none
 }
 
-// WhyNotRotated says why the token cannot be rotated by clientID at now, and
-// whether its grant must be revoked: a rotated token presented again means
-// two parties hold the family, so all of it dies (RFC 9700 section 4.14.2).
-// Another client's token is not this caller's to consume or revoke.
-func WhyNotRotated(t RefreshState, clientID string, now time.Time) (revoke bool, err error) {
+// WhyNotRotated says why the token cannot be rotated by clientID proving
+// the DPoP key jkt ("" for none) at now, and whether its grant must be
+// revoked: a rotated token presented again means two parties hold the
+// family, so all of it dies (RFC 9700 section 4.14.2). Another client's
+// token is not this caller's to consume or revoke, and neither is a token
+// bound to a key the caller did not prove (RFC 9449 section 5): a thief
+// holding a copy of a spent bound token cannot revoke the family with it.
+func WhyNotRotated(t RefreshState, clientID, jkt string, now time.Time) (revoke bool, err error) {
 	switch {
 	case t.ClientID != clientID:
 		return false, ErrNotFound
+	case !DPoPKeyFits(t.DPoPJKT, jkt):
+		return false, ErrDPoPKeyMismatch
 	case t.Used:
 		return true, &ReuseError{Err: ErrRefreshReplayed, GrantID: t.GrantID, UserID: t.UserID}
 	case expired(t.ExpiresAt, now):
@@ -73,4 +79,12 @@ func RefreshTokenUsable(t RefreshToken, g Grant, now time.Time) error {
 // expired reports whether a row with expiry at is dead at now.
 func expired(at, now time.Time) bool {
 	return !at.After(now.Truncate(time.Millisecond))
+}
+
+// DPoPKeyFits reports whether a refresh token bound to bound ("" for an
+// unbound token) may be rotated by a request proving the key jkt ("" for
+// none): a bound token only with its own key (RFC 9449 section 5); an
+// unbound one by anyone its client is.
+func DPoPKeyFits(bound, jkt string) bool {
+	return bound == "" || bound == jkt
 }

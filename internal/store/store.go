@@ -31,6 +31,10 @@ var (
 	ErrRefreshReplayed = errors.New("store: refresh token replayed")
 	// ErrRevoked: the grant behind a code or refresh token was revoked.
 	ErrRevoked = errors.New("store: grant revoked")
+	// ErrDPoPKeyMismatch: a refresh token bound to a DPoP key was
+	// presented with another key, or none (RFC 9449 section 5). Nothing
+	// was changed.
+	ErrDPoPKeyMismatch = errors.New("store: refresh token bound to another DPoP key")
 )
 
 // ReuseError is how a backend reports ErrCodeReused and ErrRefreshReplayed
@@ -52,6 +56,11 @@ type User struct {
 	PasswordHash string // PHC-encoded argon2id
 	Admin        bool
 	CreatedAt    time.Time
+
+	// EmailVerified says the operator checked that the user controls Email
+	// (`aries users create --email-verified`); Aries itself verifies no
+	// email yet. It is the ID token's email_verified (docs/oidc.md).
+	EmailVerified bool
 }
 
 // ClientType says whether a client can keep a secret (RFC 6749 section 2.1).
@@ -74,10 +83,25 @@ type Client struct {
 	Disabled     bool
 	OwnerID      string // user id of the developer who manages it; "" for CLI-made clients
 	// ResourceServer lets the client introspect tokens issued to other
-	// clients (DESIGN.md section 8); only an administrator sets it.
+	// clients (docs/security.md#who-may-introspect); only an administrator
+	// sets it.
 	ResourceServer bool
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the
+	// browser back to (OpenID Connect RP-Initiated Logout 1.0 section 3.1),
+	// matched exactly like RedirectURIs.
+	PostLogoutRedirectURIs []string
+	// IDTokenSignedResponseAlg is the JWS algorithm of the client's ID
+	// tokens (OpenID Connect Dynamic Client Registration 1.0 section 2):
+	// "RS256" or "ES256"; "" means RS256, the default.
+	IDTokenSignedResponseAlg string
+
+	// DPoPBoundAccessTokens: the client gets DPoP-bound tokens only (RFC
+	// 9449 section 5.2, dpop_bound_access_tokens); a token request without
+	// a DPoP proof is refused.
+	DPoPBoundAccessTokens bool
 }
 
 // SigningKey is one JWT signing key. The private key is stored encrypted
@@ -127,6 +151,10 @@ type Grant struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time // absolute limit for every refresh token of the grant
 	RevokedAt time.Time // zero while live
+
+	// SessionID is the sid of the sign-in, repeated in every ID token the
+	// grant's refresh tokens get (OpenID Connect Core 1.0 section 12.2).
+	SessionID string
 }
 
 // AuthCode is an authorization code (RFC 6749 section 4.1.2). Its grant is
@@ -146,6 +174,18 @@ type AuthCode struct {
 	CreatedAt           time.Time
 	ExpiresAt           time.Time
 	UsedAt              time.Time // zero until redeemed
+
+	// Nonce is the OpenID Connect nonce of the authorization request,
+	// echoed in the ID token (Core 1.0 section 3.1.2.1); "" for none.
+	Nonce string
+	// SessionID is the sid of the browser session that approved, for the
+	// ID token; "" when there was none (first-party sign-in).
+	SessionID string
+
+	// DPoPJKT is the dpop_jkt of the authorization request (RFC 9449
+	// section 10): the thumbprint of the key the token request must prove;
+	// "" for none.
+	DPoPJKT string
 }
 
 // RefreshToken is one refresh token of a grant. Each use rotates it.
@@ -156,6 +196,11 @@ type RefreshToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time // idle expiry; a backend clamps it to the grant's ExpiresAt
 	UsedAt    time.Time // zero until rotated
+
+	// DPoPJKT is the thumbprint of the key a public client's refresh
+	// token is bound to (RFC 9449 section 5): only a request proving that
+	// key may rotate it. "" for an unbound token.
+	DPoPJKT string
 }
 
 // Store is everything the authorization server persists: the union of the
@@ -174,6 +219,7 @@ type Store interface {
 	RevocationStore
 	MFAStore     // mfa.go: TOTP enrollment, recovery codes, MFA challenges
 	LockoutStore // lockout.go: failed sign-ins and second-factor locks
+	DPoPStore    // dpop.go: DPoP proofs already used
 }
 
 // Lifecycle is the database as a whole.
@@ -183,7 +229,8 @@ type Lifecycle interface {
 	Close() error
 	// DeleteExpired removes rows that can no longer be used: expired codes,
 	// sessions, refresh tokens, grants, MFA challenges, revoked-token
-	// records, and authentication failures older than AuthFailureRetention.
+	// records, DPoP proofs past their window, and authentication failures
+	// older than AuthFailureRetention.
 	DeleteExpired(ctx context.Context, now time.Time) error
 }
 
@@ -208,7 +255,8 @@ type ClientStore interface {
 	// ownerID when it is not "".
 	Clients(ctx context.Context, ownerID string) ([]Client, error)
 	// UpdateClient replaces the name, redirect URIs, scopes, first-party
-	// and resource-server flags of an existing client.
+	// and resource-server flags, post-logout redirect URIs, ID token
+	// algorithm and DPoP binding of an existing client.
 	UpdateClient(ctx context.Context, c Client) error
 	SetClientSecret(ctx context.Context, id, secretHash string, now time.Time) error
 	// SetClientDisabled disables or enables a client. Disabling revokes
@@ -230,7 +278,9 @@ type SigningKeyStore interface {
 	CreateSigningKey(ctx context.Context, k SigningKey) error
 	// SigningKeys returns every key, newest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
-	// RetireSigningKeys marks every live key except keepID as retired at now.
+	// RetireSigningKeys marks every live key of keepID's algorithm except
+	// keepID as retired at now: rotating the ES256 key leaves the RS256 key
+	// of ID tokens in use, and the reverse.
 	RetireSigningKeys(ctx context.Context, keepID string, now time.Time) error
 }
 
@@ -278,7 +328,10 @@ type GrantStore interface {
 	// ErrNotFound; a token of a revoked or expired grant ErrRevoked; a token
 	// already rotated gives ErrRefreshReplayed (as a *ReuseError) after
 	// revoking its grant. Of concurrent calls with one token, exactly one
-	// succeeds.
+	// succeeds. next.DPoPJKT is the key the request proved, the one the
+	// new token is bound to: a token bound to a key rotates only into one
+	// bound to the same key, else ErrDPoPKeyMismatch and nothing changes,
+	// not even for a spent token (the caller proved nothing).
 	RotateRefreshToken(ctx context.Context, clientID, oldHash string, next RefreshToken, now time.Time) (Grant, error)
 	// RefreshTokenGrant returns the grant of a refresh token that is still
 	// usable (not rotated, not expired, grant live): for introspection.

@@ -41,8 +41,8 @@ type Backend interface {
 // otherwise.
 const Password = "correct horse battery"
 
-// Issuer is the issuer (and audience) of Minter-less helpers and of the
-// handlers tests mount, unless a test names its own.
+// Issuer is the issuer, and the audience, that tests give the handlers
+// and minters they build, unless a test needs its own.
 const Issuer = "http://aries.test"
 
 // Env is one test's world. Its fields are ready when New returns.
@@ -263,6 +263,9 @@ type Code struct {
 	AuthTime    time.Time     // default now
 	TTL         time.Duration // the code's lifetime, default a minute
 	GrantTTL    time.Duration // the grant's absolute lifetime, default 90 days
+	Nonce       string        // the OpenID Connect nonce of the request, "" for none
+	SessionID   string        // the sid of the browser session, "" for none
+	DPoPJKT     string        // the dpop_jkt the code is bound to (RFC 9449 section 10), "" for none
 }
 
 // IssueCode stores a code and its not yet used grant, as the authorization
@@ -284,14 +287,15 @@ func (e *Env) IssueCode(c Code) (code, grantID string) {
 		c.GrantTTL = 90 * 24 * time.Hour
 	}
 	g := store.Grant{ID: secret.ID("grt_"), ClientID: c.ClientID, UserID: c.UserID, Scopes: c.Scopes,
-		AuthTime: c.AuthTime, AMR: c.AMR, CreatedAt: now, ExpiresAt: now.Add(c.GrantTTL)}
+		AuthTime: c.AuthTime, AMR: c.AMR, CreatedAt: now, ExpiresAt: now.Add(c.GrantTTL), SessionID: c.SessionID}
 	code = secret.New(secret.CodePrefix)
 	ac := store.AuthCode{Hash: e.Hasher.Hash(code), GrantID: g.ID, ClientID: c.ClientID, UserID: c.UserID,
 		RedirectURI: c.RedirectURI, Scopes: c.Scopes, AuthTime: c.AuthTime, AMR: c.AMR,
-		CreatedAt: now, ExpiresAt: now.Add(c.TTL)}
+		CreatedAt: now, ExpiresAt: now.Add(c.TTL), Nonce: c.Nonce, SessionID: c.SessionID}
 	if c.Challenge != "" {
 		ac.CodeChallenge, ac.CodeChallengeMethod = c.Challenge, "S256"
 	}
+	ac.DPoPJKT = c.DPoPJKT
 	if err := e.Store.CreateAuthCode(context.Background(), ac, g); err != nil {
 		e.T.Fatalf("testenv: creating a code: %v", err)
 	}

@@ -1,25 +1,20 @@
 package token_test
 
 import (
-	"context"
-	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ariesexchange/aries/internal/accesstoken"
 	"github.com/ariesexchange/aries/internal/clientauth"
-	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/metrics"
-	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
-	"github.com/ariesexchange/aries/internal/store/sqlite"
+	"github.com/ariesexchange/aries/internal/testenv"
 	"github.com/ariesexchange/aries/internal/token"
 )
 
@@ -29,43 +24,24 @@ import (
 // cmd/aries-bench measures the same over loopback against a floor.
 
 type benchEnv struct {
+	*testenv.Env
 	h        *token.Handler
-	st       *sqlite.Store
-	hasher   *secret.Hasher
 	clientID string
 	secret   string
 	userID   string
 }
 
 func newBenchEnv(b *testing.B) *benchEnv {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "aries.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	kek := make([]byte, keys.KEKSize)
-	rand.Read(kek)
-	ring, err := keys.Open(ctx, st, kek, time.Hour, time.Now)
-	if err != nil {
-		b.Fatal(err)
-	}
-	hasher := secret.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
-	e := &benchEnv{st: st, hasher: hasher, clientID: secret.ID(secret.ClientIDPrefix),
-		secret: secret.New(secret.ClientSecretPrefix), userID: secret.ID("usr_")}
-	now := time.Now()
-	if err := st.CreateUser(ctx, store.User{ID: e.userID, Email: "bench@example.com", PasswordHash: "x", CreatedAt: now}); err != nil {
-		b.Fatal(err)
-	}
-	if err := st.CreateClient(ctx, store.Client{ID: e.clientID, Name: "Bench", Type: store.Confidential,
-		SecretHash: hasher.Hash(e.secret), RedirectURIs: []string{"https://app.example/cb"},
-		Scopes: []string{"user:information", "market:information", "order:execution"}, CreatedAt: now, UpdatedAt: now}); err != nil {
-		b.Fatal(err)
-	}
+	te := testenv.New(b, testenv.NoUser())
+	user := te.NewUser(store.User{Email: "bench@example.com"}, "")
+	c, sec := te.NewClient(store.Client{Name: "Bench",
+		Scopes: []string{"user:information", "market:information", "order:execution"}})
+	e := &benchEnv{Env: te, clientID: c.ID, secret: sec, userID: user.ID}
 	e.h = &token.Handler{
-		Store: st, Hasher: hasher, Clients: &clientauth.Authenticator{Store: st, Hasher: hasher},
-		Tokens:     &accesstoken.Minter{Keys: ring, Issuer: "https://aries.example", Audience: "https://aries.example", TTL: 15 * time.Minute},
-		RefreshTTL: 30 * 24 * time.Hour, Now: time.Now,
+		Store: te.Store, Hasher: te.Hasher, Clients: &clientauth.Authenticator{Store: te.Store, Hasher: te.Hasher},
+		Tokens: &accesstoken.Minter{Keys: te.Keyring(), Issuer: "https://aries.example", Audience: "https://aries.example",
+			TTL: 15 * time.Minute, Now: te.Clock.Now},
+		RefreshTTL: 30 * 24 * time.Hour, Now: te.Clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics.New(),
 	}
 	return e
@@ -73,17 +49,8 @@ func newBenchEnv(b *testing.B) *benchEnv {
 
 // code stores a fresh authorization code for the bench user and returns it.
 func (e *benchEnv) code(b *testing.B) string {
-	now := time.Now()
-	code := secret.New(secret.CodePrefix)
-	g := store.Grant{ID: secret.ID("grt_"), ClientID: e.clientID, UserID: e.userID,
-		Scopes: []string{"user:information", "market:information"}, AMR: []string{"pwd"},
-		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(90 * 24 * time.Hour)}
-	c := store.AuthCode{Hash: e.hasher.Hash(code), GrantID: g.ID, ClientID: e.clientID, UserID: e.userID,
-		RedirectURI: "https://app.example/cb", Scopes: g.Scopes, AMR: g.AMR, AuthTime: now,
-		CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
-	if err := e.st.CreateAuthCode(context.Background(), c, g); err != nil {
-		b.Fatal(err)
-	}
+	code, _ := e.IssueCode(testenv.Code{ClientID: e.clientID, UserID: e.userID, RedirectURI: "https://app.example/cb",
+		Scopes: []string{"user:information", "market:information"}})
 	return code
 }
 

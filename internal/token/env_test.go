@@ -14,6 +14,7 @@ import (
 
 	"github.com/ariesexchange/aries/internal/accesstoken"
 	"github.com/ariesexchange/aries/internal/clientauth"
+	"github.com/ariesexchange/aries/internal/idtoken"
 	"github.com/ariesexchange/aries/internal/introspect"
 	"github.com/ariesexchange/aries/internal/metrics"
 	"github.com/ariesexchange/aries/internal/ratelimit"
@@ -74,6 +75,8 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 		RefreshTTL: 30 * 24 * time.Hour, Now: e.Clock.Now, Logger: logger, Metrics: metrics.New(),
 		RateLimit: &ratelimit.Policy{Limiter: ratelimit.NewMemory(), Limits: ratelimit.DefaultLimits(),
 			Disabled: o.rateLimitsOff, Now: e.Clock.Now, Logger: logger},
+		IDTokens: &idtoken.Issuer{Keys: ring, Issuer: testenv.Issuer, TTL: o.accessTTL, Now: e.Clock.Now,
+			Users: e.Store, Profiles: e.Store},
 	}
 	verifier, err := bearer.NewVerifier(bearer.Config{
 		KeySet: func(context.Context) ([]byte, error) { return json.Marshal(ring.JWKS()) },

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/ariesexchange/aries/internal/idtoken"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/registry"
 	"github.com/ariesexchange/aries/internal/scope"
@@ -39,6 +40,7 @@ func (h *Handler) authorizationCode(ctx context.Context, req request) (*protocol
 	refresh := secret.New(secret.RefreshPrefix)
 	ac, err := h.Store.RedeemAuthCode(ctx, h.Hasher.Hash(code), store.RefreshToken{
 		Hash: h.Hasher.Hash(refresh), CreatedAt: req.now, ExpiresAt: req.now.Add(h.RefreshTTL),
+		DPoPJKT: req.refreshKey(),
 	}, req.now)
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrRevoked):
@@ -51,17 +53,29 @@ func (h *Handler) authorizationCode(ctx context.Context, req request) (*protocol
 	case err != nil:
 		return nil, err
 	}
-	if oerr := checkRedemption(ac, req.client, redirectURI, verifier, hasVerifier); oerr != nil {
+	oerr = checkRedemption(ac, req.client, redirectURI, verifier, hasVerifier)
+	if oerr == nil {
+		oerr = checkCodeKey(ac, req)
+	}
+	if oerr != nil {
 		// The refresh token stored with the redemption must not outlive it.
 		if err := h.Store.RevokeGrant(ctx, ac.GrantID, req.now); err != nil {
 			return nil, err
 		}
 		return nil, oerr
 	}
-	return h.mint(protocol.Claims{
+	resp, err := h.mint(protocol.Claims{
 		Subject: ac.UserID, ClientID: ac.ClientID, Scopes: ac.Scopes,
 		AuthTime: ac.AuthTime, AMR: ac.AMR, GrantID: ac.GrantID,
+		Confirmation: req.confirmation(),
 	}, refresh)
+	if err != nil {
+		return nil, err
+	}
+	return h.withIDToken(ctx, resp, idtoken.Request{
+		Client: req.client, UserID: ac.UserID, Scopes: ac.Scopes,
+		Nonce: ac.Nonce, SessionID: ac.SessionID, AuthTime: ac.AuthTime, AMR: ac.AMR,
+	})
 }
 
 // checkRedemption applies the checks that need the redeemed code: it was
@@ -118,8 +132,13 @@ func (h *Handler) refreshToken(ctx context.Context, req request) (*protocol.Toke
 	g, err := h.Store.RotateRefreshToken(ctx, req.client.ID, oldHash, store.RefreshToken{
 		Hash: h.Hasher.Hash(refresh), ClientID: req.client.ID,
 		CreatedAt: req.now, ExpiresAt: req.now.Add(h.RefreshTTL),
+		DPoPJKT: req.refreshKey(),
 	}, req.now)
 	switch {
+	case errors.Is(err, store.ErrDPoPKeyMismatch):
+		// RFC 9449 section 5: the token stays as it was, usable by the
+		// holder of its key.
+		return nil, oauth.Errorf(oauth.InvalidGrant, "the refresh token is bound to a DPoP key: refresh with a proof of that key")
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrRevoked):
 		return nil, oauth.Errorf(oauth.InvalidGrant, "the refresh token is invalid, expired or revoked")
 	case errors.Is(err, store.ErrRefreshReplayed):
@@ -136,10 +155,21 @@ func (h *Handler) refreshToken(ctx context.Context, req request) (*protocol.Toke
 	}
 	// A scope the client has lost since the user consented is not renewed.
 	granted = slices.DeleteFunc(slices.Clone(granted), func(s string) bool { return !slices.Contains(req.client.Scopes, s) })
-	return h.mint(protocol.Claims{
+	resp, err := h.mint(protocol.Claims{
 		Subject: g.UserID, ClientID: g.ClientID, Scopes: granted,
 		AuthTime: g.AuthTime, AMR: g.AMR, GrantID: g.ID,
+		Confirmation: req.confirmation(),
 	}, refresh)
+	if err != nil {
+		return nil, err
+	}
+	// OpenID Connect Core 1.0 section 12.2: the same iss, sub, aud, azp and
+	// auth_time as at sign-in, a new iat, and no nonce (a refresh answers
+	// no authentication request).
+	return h.withIDToken(ctx, resp, idtoken.Request{
+		Client: req.client, UserID: g.UserID, Scopes: granted,
+		SessionID: g.SessionID, AuthTime: g.AuthTime, AMR: g.AMR,
+	})
 }
 
 // clientCredentials issues a token to a confidential client acting as
@@ -149,18 +179,40 @@ func (h *Handler) clientCredentials(ctx context.Context, req request) (*protocol
 	if req.client.Type != store.Confidential {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "client_credentials is for confidential clients only")
 	}
-	granted := slices.DeleteFunc(slices.Clone(req.client.Scopes), func(s string) bool { return s == scope.Admin })
+	granted := slices.DeleteFunc(slices.Clone(req.client.Scopes), func(s string) bool { return s == scope.Admin || aboutAUser(s) })
 	if s, ok := req.params["scope"]; ok {
 		want, err := scope.Parse(s)
 		if err != nil {
 			return nil, oauth.Errorf(oauth.InvalidScope, "%v", err)
+		}
+		if slices.ContainsFunc(want, aboutAUser) {
+			return nil, oauth.Errorf(oauth.InvalidScope, "openid, profile and email are about a signed-in user; client_credentials has none")
 		}
 		if !scope.Subset(want, granted) {
 			return nil, oauth.Errorf(oauth.InvalidScope, "the client may only ask for the scopes enabled on it (%s)", scope.Join(granted))
 		}
 		granted = want
 	}
-	return h.mint(protocol.Claims{Subject: req.client.ID, ClientID: req.client.ID, Scopes: granted}, "")
+	return h.mint(protocol.Claims{Subject: req.client.ID, ClientID: req.client.ID, Scopes: granted,
+		Confirmation: req.confirmation()}, "")
+}
+
+// aboutAUser reports whether s is an OpenID Connect scope, which asks for
+// an ID token or claims about the user who signed in (OpenID Connect Core
+// 1.0 section 5.4): an app acting as itself has no user, so
+// client_credentials never grants one.
+func aboutAUser(s string) bool {
+	return s == scope.OpenID || s == scope.Profile || s == scope.Email
+}
+
+// checkCodeKey applies RFC 9449 section 10: a code whose authorization
+// request named dpop_jkt is redeemed only with a proof of that key, so a
+// code intercepted on its way back to the client is worthless.
+func checkCodeKey(ac store.AuthCode, req request) *oauth.Error {
+	if ac.DPoPJKT != "" && (req.proof == nil || req.proof.JKT != ac.DPoPJKT) {
+		return oauth.Errorf(oauth.InvalidGrant, "the authorization code is bound to a DPoP key (dpop_jkt): redeem it with a proof of that key")
+	}
+	return nil
 }
 
 // validVerifier checks the code_verifier syntax of RFC 7636 section 4.1.

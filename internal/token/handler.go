@@ -10,12 +10,14 @@ import (
 
 	"github.com/ariesexchange/aries/internal/accesstoken"
 	"github.com/ariesexchange/aries/internal/clientauth"
+	"github.com/ariesexchange/aries/internal/idtoken"
 	"github.com/ariesexchange/aries/internal/metrics"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/internal/secret"
 	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/sdk/dpop"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
@@ -30,8 +32,19 @@ type Handler struct {
 	Logger     *slog.Logger
 	Metrics    *metrics.Metrics
 	// RateLimit, when set, charges every parsed request to the
-	// authentication category (DESIGN.md section 6) under limitKey.
+	// authentication category (docs/rate-limits.md) under limitKey.
 	RateLimit *ratelimit.Policy
+
+	// IDTokens, when set, adds an OpenID Connect ID token to the answers
+	// of the code and refresh grants whose scope holds openid.
+	IDTokens *idtoken.Issuer
+
+	// DPoP checks the DPoP proofs of token requests (RFC 9449 section 5,
+	// dpop.go); nil leaves the DPoP header unread and every token a
+	// bearer token. TokenURL is this endpoint's public URL, the "htu"
+	// every proof must name: the token_endpoint of the metadata.
+	DPoP     *dpop.Verifier
+	TokenURL string
 }
 
 // request is a token request after parsing and client authentication.
@@ -40,6 +53,9 @@ type request struct {
 	client store.Client
 	now    time.Time
 	source string // the caller's address, for the security log
+	// proof is the request's DPoP proof, nil for none: the key the
+	// tokens it gets are bound to.
+	proof *dpop.Proof
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +100,11 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if oerr != nil {
 		return nil, oerr
 	}
-	resp, err := issue(ctx, request{params: params, client: auth.Client, now: h.Now(), source: ratelimit.RemoteIP(r)})
+	proof, err := h.checkProof(ctx, w, r, auth.Client)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := issue(ctx, request{params: params, client: auth.Client, now: h.Now(), source: ratelimit.RemoteIP(r), proof: proof})
 	if err != nil {
 		return nil, err
 	}
@@ -106,15 +126,20 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 // mint signs an access token and completes the response (RFC 6749
-// section 5.1).
+// section 5.1): a DPoP-bound token (c.Confirmation set) is of type DPoP
+// (RFC 9449 section 5).
 func (h *Handler) mint(c protocol.Claims, refresh string) (*protocol.TokenResponse, error) {
 	tok, claims, err := h.Tokens.Mint(c)
 	if err != nil {
 		return nil, err
 	}
+	tokenType := protocol.TokenTypeBearer
+	if claims.Bound() {
+		tokenType = protocol.TokenTypeDPoP
+	}
 	return &protocol.TokenResponse{
 		AccessToken:  tok,
-		TokenType:    "Bearer",
+		TokenType:    tokenType,
 		ExpiresIn:    claims.Expiry.Unix() - claims.IssuedAt.Unix(),
 		RefreshToken: refresh,
 		Scope:        scope.Join(claims.Scopes),
@@ -126,15 +151,15 @@ func (h *Handler) mint(c protocol.Claims, refresh string) (*protocol.TokenRespon
 const maxKeyedClientID = 100
 
 // limitKey is the authentication rate-limit key of a token request
-// (DESIGN.md section 6): the client it names plus the user its code or
-// refresh token belongs to, so that a backend redeeming and refreshing for
-// many users is not throttled as one; or, when it names no valid user (a
-// bad or spent code or refresh token, client_credentials), the client plus
-// the source address, so that guessing from one address is throttled. The
-// client is taken as named, before it is authenticated: a code or refresh
-// token counts only for the client it was issued to, so guessing secrets
-// with someone else's valid token spends that user's budget, never a fresh
-// one. Looking the user up is one indexed read, done before anything is
+// (docs/rate-limits.md#how-requests-are-keyed): the client it names plus the
+// user its code or refresh token belongs to, so that a backend redeeming and
+// refreshing for many users is not throttled as one; or, when it names no
+// valid user (a bad or spent code or refresh token, client_credentials), the
+// client plus the source address, so that guessing from one address is
+// throttled. The client is taken as named, before it is authenticated: a code
+// or refresh token counts only for the client it was issued to, so guessing
+// secrets with someone else's valid token spends that user's budget, never a
+// fresh one. Looking the user up is one indexed read, done before anything is
 // spent.
 func (h *Handler) limitKey(ctx context.Context, r *http.Request, p oauth.Params) string {
 	clientID := p["client_id"]

@@ -166,8 +166,8 @@ func TestNarrowerScopeOnRefresh(t *testing.T) {
 	}
 }
 
-// TestRefreshToABundle: a refresh naming a bundle of seed 002 gets the
-// scopes DESIGN.md section 5 expands it to (internal/api's
+// TestRefreshToABundle: a refresh naming a bundle of the SDK documentation
+// gets the scopes docs/scopes.md#bundles expands it to (internal/api's
 // TestBundlesOpenWhatDesignSays checks the routes they open).
 func TestRefreshToABundle(t *testing.T) {
 	e := newEnv(t)

@@ -18,8 +18,8 @@ var (
 // TestConsentPageSetsWriteActionsApart renders the consent page for a
 // client asking for "read trade": the scopes that change something are
 // listed one by one with their plain action, outside the folded line of
-// read-only scopes, and every scope keeps seed 000's description
-// (DESIGN.md section 8).
+// read-only scopes, and every scope keeps its description from the scope
+// table (docs/security.md#the-consent-page-says-what-a-token-can-do).
 func TestConsentPageSetsWriteActionsApart(t *testing.T) {
 	tests := []struct {
 		param       string
@@ -76,7 +76,7 @@ func TestConsentPageSetsWriteActionsApart(t *testing.T) {
 			}
 			for _, s := range rows {
 				if !strings.Contains(body, s.Description) {
-					t.Errorf("the page lacks seed 000's description of %s, %q", s.Name, s.Description)
+					t.Errorf("the page lacks the scope table's description of %s, %q", s.Name, s.Description)
 				}
 				if folded := strings.Contains(inDetails, `<code class="scope-name">`+s.Name+`</code>`); folded != (s.Action == "") {
 					t.Errorf("%s inside the read-only line: got %t, want %t", s.Name, folded, s.Action == "")

@@ -54,7 +54,7 @@ type ConsentPage struct {
 
 // Actions returns the requested scopes that let the client change
 // something (orders, money, the profile), which the page lists one by one
-// with their action (DESIGN.md section 8).
+// with their action (docs/security.md#the-consent-page-says-what-a-token-can-do).
 func (p ConsentPage) Actions() []scope.Scope {
 	var out []scope.Scope
 	for _, s := range p.Scopes {

@@ -21,10 +21,22 @@
 // Authorization header (RFC 6750 section 2.1) and answers with the
 // WWW-Authenticate challenges of RFC 6750 section 3: 401 without a token or
 // with an invalid one, 403 insufficient_scope when the token lacks the
-// route's scope (RequireAny: every one of the route's scopes). The claims of
+// route's scope (RequireAny: any one of the route's scopes). The claims of
 // an accepted token are in the request context (FromContext). A handler that
-// checks tokens its own way reads the header with TokenFromRequest and
-// answers with WriteChallenge, as Require does.
+// checks bearer tokens its own way reads the header with TokenFromRequest
+// (CredentialsFromRequest for either scheme) and answers with
+// WriteChallenge.
+//
+// DPoP (RFC 9449): a token bound to a key (claim "cnf" with "jkt") is
+// accepted only with the DPoP scheme and a DPoP header whose proof passes
+// every check of package dpop for this request, with the token's hash in
+// "ath" and the bound key; presented as Bearer it is invalid_token.
+// Verifier.VerifyRequest is that check for handlers that do not use
+// Require. Config.DPoP says where proofs are remembered (shared by every
+// instance of a service, or this process's memory by default), whether a
+// server nonce is required, and the service's public URL. Every 401 names
+// both schemes, the DPoP challenge with the accepted algorithms (section
+// 7.1).
 //
 // Access tokens are self-contained: unless Config.Revoked is set, a revoked
 // token keeps working until it expires (15 minutes with the server's

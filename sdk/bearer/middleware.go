@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ariesexchange/aries/sdk/dpop"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
@@ -26,21 +27,30 @@ func FromContext(ctx context.Context) (*Claims, bool) {
 }
 
 // Require returns middleware that serves a request only with a valid access
-// token carrying scope (any valid token when scope is ""), and puts the
-// token's claims in the request context. Otherwise it answers, per RFC 6750
-// section 3.1:
+// token carrying scope (any valid token when scope is ""), presented as
+// VerifyRequest requires (a bearer token with the Bearer scheme, a
+// DPoP-bound one with the DPoP scheme and a proof), and puts the token's
+// claims in the request context. Otherwise it answers, per RFC 6750
+// section 3.1 and RFC 9449 section 7.1:
 //
-//   - 401 with WWW-Authenticate: Bearer realm="aries" when there is no
-//     bearer token;
+//   - 401 with WWW-Authenticate: Bearer realm="aries" and DPoP
+//     realm="aries", algs="..." when there is no token;
 //   - 400 invalid_request when the token is in the query string (RFC 6750
 //     section 2.3 is not supported: URLs end up in logs) or the request has
 //     several Authorization headers;
-//   - 401 invalid_token when the token fails Verify;
+//   - 401 invalid_token when the token fails Verify or is presented with
+//     the wrong scheme, 401 invalid_dpop_proof when its proof fails, 401
+//     use_dpop_nonce with a DPoP-Nonce header when the proof lacks the
+//     nonce the verifier asks for;
 //   - 403 insufficient_scope, naming scope, when the token lacks it;
-//   - 503 temporarily_unavailable when the JWKS cannot be fetched or the
-//     revocation check fails, so clients do not discard a good token.
+//   - 503 temporarily_unavailable when the JWKS cannot be fetched, the
+//     revocation check or the DPoP replay cache fails, so clients do not
+//     discard a good token.
 //
-// Each answer has a JSON body {"error","error_description"}.
+// Each answer has a JSON body {"error","error_description"}, and the
+// challenge carrying the error is the one of the scheme the request used.
+// With server nonces, every answer to a DPoP request carries the current
+// nonce in DPoP-Nonce (RFC 9449 section 9).
 func (v *Verifier) Require(scope string) func(http.Handler) http.Handler {
 	if scope == "" {
 		return v.RequireAny()
@@ -55,20 +65,13 @@ func (v *Verifier) RequireAny(scopes ...string) func(http.Handler) http.Handler 
 	want := strings.Join(scopes, " ")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw, err := TokenFromRequest(r)
-			if err != nil {
-				v.challenge(w, http.StatusBadRequest, protocol.ErrInvalidRequest, err.Error(), "")
-				return
+			if nonce := v.proofs.Nonce(); nonce != "" && len(r.Header.Values(dpop.Header)) > 0 {
+				w.Header().Set(dpop.NonceHeader, nonce)
 			}
-			if raw == "" {
-				v.challenge(w, http.StatusUnauthorized, "", "no bearer access token in the Authorization header", "")
-				return
-			}
-			c, err := v.Verify(r.Context(), raw)
+			c, err := v.VerifyRequest(r.Context(), r)
 			if err != nil {
-				var bad *InvalidTokenError
-				if errors.As(err, &bad) {
-					v.challenge(w, http.StatusUnauthorized, protocol.ErrInvalidToken, bad.Reason, "")
+				if bad, ok := errors.AsType[*RequestError](err); ok {
+					v.refuse(w, bad, "")
 					return
 				}
 				v.cfg.Logger.ErrorContext(r.Context(), "cannot verify access token", "err", err)
@@ -80,7 +83,12 @@ func (v *Verifier) RequireAny(scopes ...string) func(http.Handler) http.Handler 
 				if len(scopes) > 1 {
 					what = "one of the scopes " + want
 				}
-				v.challenge(w, http.StatusForbidden, protocol.ErrInsufficientScope, "the access token lacks "+what, want)
+				scheme := SchemeBearer
+				if c.Bound() {
+					scheme = SchemeDPoP
+				}
+				v.refuse(w, &RequestError{Status: http.StatusForbidden, Code: protocol.ErrInsufficientScope,
+					Description: "the access token lacks " + what, Scheme: scheme}, want)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), c)))
@@ -88,37 +96,20 @@ func (v *Verifier) RequireAny(scopes ...string) func(http.Handler) http.Handler 
 	}
 }
 
-// TokenFromRequest returns the access token of r's Authorization header
-// (RFC 6750 section 2.1; the scheme is case-insensitive, RFC 9110 section
-// 11.1), or "" when r carries none (no header, or another scheme such as
-// Basic). It fails, with a description fit for an invalid_request answer
-// (RFC 6750 section 3.1), when the request is malformed: the token is in
-// the query string (section 2.3 is not supported: URLs end up in logs), or
-// there are several Authorization headers, or the bearer token is empty.
+// TokenFromRequest returns the bearer token of r's Authorization header
+// (RFC 6750 section 2.1), or "" when r carries none (no header, or another
+// scheme such as Basic or DPoP). It fails as CredentialsFromRequest does,
+// with a description fit for an invalid_request answer (RFC 6750 section
+// 3.1), when the request is malformed.
 //
-// It is the one place Aries reads a bearer token: Require uses it, and so
-// does any handler that checks tokens its own way.
+// It is for handlers that accept bearer tokens only and check them their
+// own way; CredentialsFromRequest also reads the DPoP scheme.
 func TokenFromRequest(r *http.Request) (string, error) {
-	if strings.Contains(r.URL.RawQuery, "access_token") && r.URL.Query().Has("access_token") {
-		return "", errTokenInQuery
+	cred, err := CredentialsFromRequest(r)
+	if err != nil || cred.Scheme != SchemeBearer {
+		return "", err
 	}
-	values := r.Header.Values("Authorization")
-	switch len(values) {
-	case 0:
-		return "", nil
-	case 1:
-	default:
-		return "", errSeveralHeaders
-	}
-	scheme, rest, _ := strings.Cut(values[0], " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", nil
-	}
-	token := strings.TrimSpace(rest)
-	if token == "" {
-		return "", errEmptyToken
-	}
-	return token, nil
+	return cred.Token, nil
 }
 
 // The malformed requests of TokenFromRequest. Their text is the
@@ -126,13 +117,8 @@ func TokenFromRequest(r *http.Request) (string, error) {
 var (
 	errTokenInQuery   = errors.New("access tokens are accepted only in the Authorization header")
 	errSeveralHeaders = errors.New("more than one Authorization header")
-	errEmptyToken     = errors.New("empty bearer token")
+	errEmptyToken     = errors.New("empty access token")
 )
-
-// challenge writes an RFC 6750 section 3 error under the verifier's realm.
-func (v *Verifier) challenge(w http.ResponseWriter, status int, code, description, scope string) {
-	WriteChallenge(w, v.cfg.Realm, status, code, description, scope)
-}
 
 // WriteChallenge answers with status, the WWW-Authenticate challenge of RFC
 // 6750 section 3 and the same error as the JSON body
@@ -146,17 +132,7 @@ func (v *Verifier) challenge(w http.ResponseWriter, status int, code, descriptio
 // (the Aries admin API), so that every refusal of a bearer token reads the
 // same.
 func WriteChallenge(w http.ResponseWriter, realm string, status int, code, description, scope string) {
-	var b strings.Builder
-	b.WriteString(`Bearer realm="`)
-	b.WriteString(quotable(realm))
-	b.WriteByte('"')
-	if code != "" {
-		b.WriteString(`, error="` + code + `", error_description="` + quotable(description) + `"`)
-	}
-	if scope != "" {
-		b.WriteString(`, scope="` + quotable(scope) + `"`)
-	}
-	w.Header().Set("WWW-Authenticate", b.String())
+	w.Header().Set("WWW-Authenticate", challenge(SchemeBearer, realm, "", code, description, scope))
 	if code == "" {
 		code = protocol.ErrInvalidToken
 	}

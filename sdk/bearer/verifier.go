@@ -15,6 +15,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/ariesexchange/aries/sdk/dpop"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
@@ -76,6 +77,11 @@ type Config struct {
 	// Logger receives JWKS and revocation-check failures; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// DPoP configures the DPoP scheme (RFC 9449 section 7), accepted
+	// beside Bearer by Require and VerifyRequest. Its zero value accepts
+	// proofs of dpop.DefaultAlgorithms, remembers them in this process's
+	// memory and takes the request's URL from the request itself.
+	DPoP DPoPConfig
 }
 
 // Claims are the verified claims of an access token (RFC 9068 section 2.2).
@@ -124,6 +130,9 @@ type Verifier struct {
 	fetchMu     sync.Mutex
 	lastAttempt time.Time
 	lastErr     error
+
+	// proofs checks the DPoP proofs of VerifyRequest (dpop.go).
+	proofs *dpop.Verifier
 }
 
 // NewVerifier checks cfg and returns a Verifier. It does not fetch the
@@ -169,6 +178,14 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.Logger == nil {
 		v.cfg.Logger = slog.Default()
 	}
+	proofs, err := dpop.NewVerifier(dpop.Config{
+		Algorithms: cfg.DPoP.Algorithms, Window: cfg.DPoP.Window,
+		Replay: cfg.DPoP.Replay, Nonces: cfg.DPoP.Nonces, Now: v.cfg.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bearer: DPoP: %w", err)
+	}
+	v.proofs = proofs
 	return v, nil
 }
 
@@ -176,6 +193,11 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 // claims. Errors match ErrInvalidToken (the token's fault, with an
 // *InvalidTokenError saying why), ErrKeySetUnavailable, or come from
 // Config.Revoked.
+//
+// Verify checks the token alone, not how it was presented: a token bound
+// to a DPoP key (Claims.Bound) passes it. A resource server checks a
+// request with VerifyRequest (or Require), which also asks for the proof
+// such a token needs.
 func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Claims, error) {
 	if rawToken == "" {
 		return nil, invalid("no access token")

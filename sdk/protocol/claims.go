@@ -31,7 +31,23 @@ type Claims struct {
 	Expiry    time.Time // zero when the token has none (never valid)
 	IssuedAt  time.Time
 	NotBefore time.Time // zero when absent; Aries does not set it
+	// Confirmation binds the token to the key of a DPoP proof (RFC 9449
+	// section 6.1, claim "cnf"); its zero value is a bearer token.
+	Confirmation Confirmation
 }
+
+// Confirmation is the "cnf" claim (RFC 7800 section 3.1) of a DPoP-bound
+// token: JKT is the RFC 7638 SHA-256 thumbprint, base64url-encoded, of the
+// public key every DPoP proof presented with the token must be signed by
+// (RFC 9449 section 6.1).
+type Confirmation struct {
+	JKT string `json:"jkt,omitempty"`
+}
+
+// Bound reports whether the token is bound to a DPoP key: such a token is
+// accepted only with the DPoP scheme and a proof by that key, never as a
+// bearer token (RFC 9449 section 7.1).
+func (c *Claims) Bound() bool { return c.Confirmation.JKT != "" }
 
 // HasScope reports whether the token carries scope s. Scope names are
 // case-sensitive (RFC 6749 section 3.3).
@@ -53,18 +69,19 @@ func (c *Claims) UserID() string {
 // besides the times (iss, sub, jti, client_id) and scope are written even
 // when empty.
 type claimsJSON struct {
-	Issuer    string       `json:"iss"`
-	Subject   string       `json:"sub"`
-	Audience  Audience     `json:"aud,omitempty"`
-	Expiry    *numericDate `json:"exp,omitempty"`
-	NotBefore *numericDate `json:"nbf,omitempty"`
-	IssuedAt  *numericDate `json:"iat,omitempty"`
-	JTI       string       `json:"jti"`
-	ClientID  string       `json:"client_id"`
-	Scope     string       `json:"scope"`
-	AuthTime  *numericDate `json:"auth_time,omitempty"`
-	AMR       []string     `json:"amr,omitempty"`
-	GrantID   string       `json:"grant_id,omitempty"`
+	Issuer    string        `json:"iss"`
+	Subject   string        `json:"sub"`
+	Audience  Audience      `json:"aud,omitempty"`
+	Expiry    *numericDate  `json:"exp,omitempty"`
+	NotBefore *numericDate  `json:"nbf,omitempty"`
+	IssuedAt  *numericDate  `json:"iat,omitempty"`
+	JTI       string        `json:"jti"`
+	ClientID  string        `json:"client_id"`
+	Scope     string        `json:"scope"`
+	AuthTime  *numericDate  `json:"auth_time,omitempty"`
+	AMR       []string      `json:"amr,omitempty"`
+	GrantID   string        `json:"grant_id,omitempty"`
+	Cnf       *Confirmation `json:"cnf,omitempty"`
 }
 
 // MarshalJSON writes the JWT claims set. Times are whole seconds; a zero
@@ -83,7 +100,16 @@ func (c Claims) MarshalJSON() ([]byte, error) {
 		AuthTime:  dateOf(c.AuthTime),
 		AMR:       c.AMR,
 		GrantID:   c.GrantID,
+		Cnf:       confirmationOf(c.Confirmation),
 	})
+}
+
+// confirmationOf leaves "cnf" out of a bearer token's claims.
+func confirmationOf(c Confirmation) *Confirmation {
+	if c == (Confirmation{}) {
+		return nil
+	}
+	return &c
 }
 
 // UnmarshalJSON reads a JWT claims set. It fails on a claim of the wrong
@@ -94,19 +120,24 @@ func (c *Claims) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
+	var cnf Confirmation
+	if w.Cnf != nil {
+		cnf = *w.Cnf
+	}
 	*c = Claims{
-		Issuer:    w.Issuer,
-		Subject:   w.Subject,
-		Audience:  []string(w.Audience),
-		ClientID:  w.ClientID,
-		Scopes:    strings.Fields(w.Scope),
-		AuthTime:  w.AuthTime.time(),
-		AMR:       w.AMR,
-		JTI:       w.JTI,
-		GrantID:   w.GrantID,
-		Expiry:    w.Expiry.time(),
-		IssuedAt:  w.IssuedAt.time(),
-		NotBefore: w.NotBefore.time(),
+		Issuer:       w.Issuer,
+		Subject:      w.Subject,
+		Audience:     []string(w.Audience),
+		ClientID:     w.ClientID,
+		Scopes:       strings.Fields(w.Scope),
+		AuthTime:     w.AuthTime.time(),
+		AMR:          w.AMR,
+		JTI:          w.JTI,
+		GrantID:      w.GrantID,
+		Expiry:       w.Expiry.time(),
+		IssuedAt:     w.IssuedAt.time(),
+		NotBefore:    w.NotBefore.time(),
+		Confirmation: cnf,
 	}
 	return nil
 }

@@ -37,13 +37,16 @@ func TestClaimsWireFormat(t *testing.T) {
 		ClientID: "aries_ci_1", Scopes: []string{"market:information"}, JTI: "jti_2",
 		Expiry: issued.Add(15 * time.Minute), IssuedAt: issued,
 	}
+	bound := client
+	bound.Confirmation = Confirmation{JKT: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}
 	tests := []struct {
 		name string
 		c    Claims
 		want string
 	}{
 		{"user", userClaims(), `{"iss":"https://aries.example","sub":"usr_1","aud":"https://api.aries.example","exp":1793000900,"iat":1793000000,"jti":"jti_1","client_id":"aries_ci_1","scope":"account:information order:execution","auth_time":1792999940,"amr":["pwd","otp"],"grant_id":"grt_1"}`},
-		{"client_credentials", client, `{"iss":"https://aries.example","sub":"aries_ci_1","aud":"https://api.aries.example","exp":1793000900,"iat":1793000000,"jti":"jti_2","client_id":"aries_ci_1","scope":"market:information"}`},
+		{"client_credentials", client, `{"iss":"https://aries.example","sub":"aries_ci_1","aud":"https://api.aries.example","exp":1793000900,"iat":1793000000,"jti":"jti_2","client_id":"aries_ci_1","scope":"market:information"}`}, // RFC 9449 section 6.1: a DPoP-bound token's "cnf", last.
+		{"DPoP-bound", bound, `{"iss":"https://aries.example","sub":"aries_ci_1","aud":"https://api.aries.example","exp":1793000900,"iat":1793000000,"jti":"jti_2","client_id":"aries_ci_1","scope":"market:information","cnf":{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}`},
 	}
 	for _, tt := range tests {
 		b, err := json.Marshal(tt.c)
@@ -80,7 +83,10 @@ func TestClaimsDecoding(t *testing.T) {
 		{name: "null dates are absent", json: `{"exp":null,"nbf":null,"auth_time":null}`, want: Claims{Scopes: []string{}}},
 		{name: "nbf", json: `{"nbf":1793000000}`, want: Claims{NotBefore: issued, Scopes: []string{}}},
 		{name: "scope with extra spaces", json: `{"scope":" a  b "}`, want: Claims{Scopes: []string{"a", "b"}}},
-		{name: "unknown claims ignored", json: `{"sub":"s","cnf":{"jkt":"x"}}`, want: Claims{Subject: "s", Scopes: []string{}}},
+		{name: "unknown claims ignored", json: `{"sub":"s","acr":"urn:x","cnf":{"x5t#S256":"y"}}`, want: Claims{Subject: "s", Scopes: []string{}}},
+		// RFC 9449 section 6.1: a DPoP-bound token.
+		{name: "cnf jkt", json: `{"sub":"s","cnf":{"jkt":"x"}}`, want: Claims{Subject: "s", Scopes: []string{}, Confirmation: Confirmation{JKT: "x"}}},
+		{name: "cnf not an object", json: `{"cnf":"x"}`, wantErr: true},
 		{name: "audience null", json: `{"aud":null}`, wantErr: true},
 		{name: "audience number", json: `{"aud":1}`, wantErr: true},
 		{name: "audience of numbers", json: `{"aud":["a",1]}`, wantErr: true},

@@ -10,6 +10,9 @@ const (
 	IntrospectPath          = "/v1/oauth2/introspect" // RFC 7662
 	FirstPartyAuthorizePath = "/v1/oauth2/authorize"  // first-party sign-in, JSON
 	MFAVerifyPath           = "/v1/oauth2/mfa/verify"
+	UserInfoPath            = "/v1/oauth2/userinfo"               // OpenID Connect Core 1.0 section 5.3
+	EndSessionPath          = "/oauth2/logout"                    // OpenID Connect RP-Initiated Logout 1.0, browser
+	OpenIDConfigurationPath = "/.well-known/openid-configuration" // OpenID Connect Discovery 1.0 section 4
 )
 
 // Grant types of the token endpoint. GrantCode is the spelling of the Aries
@@ -23,7 +26,8 @@ const (
 
 // Error codes the Aries endpoints answer with: RFC 6749 section 5.2 and
 // section 4.1.2.1, RFC 6750 section 3.1, RFC 7009 section 2.2.1, OpenID
-// Connect Core 1.0 section 3.1.2.6 (login_required, consent_required), and
+// Connect Core 1.0 section 3.1.2.6 (login_required, consent_required,
+// interaction_required), and
 // the Aries additions. This is the one list: the server's package oauth
 // names these same constants.
 const (
@@ -42,10 +46,24 @@ const (
 	ErrInsufficientScope         = "insufficient_scope"
 	ErrLoginRequired             = "login_required"
 	ErrConsentRequired           = "consent_required"
+	ErrInteractionRequired       = "interaction_required"
 	ErrRedirectURIMismatch       = "redirect_uri_mismatch"
 	ErrInsufficientAuthorization = "insufficient_authorization"
 	ErrInvalidMFACode            = "invalid_mfa_code"
 	ErrRateLimited               = "rate_limited"
+	// RFC 9449 sections 5, 7.1, 8 and 9: a DPoP proof that fails a check
+	// of section 4.3, and the answer that asks for a proof carrying the
+	// server's nonce (in the DPoP-Nonce header).
+	ErrInvalidDPoPProof = "invalid_dpop_proof"
+	ErrUseDPoPNonce     = "use_dpop_nonce"
+)
+
+// Token types of the token endpoint's answer (RFC 6749 section 7.1) and
+// of introspection: a bearer token, or one bound to the client's key
+// (RFC 9449 section 5) that is sent with the DPoP scheme and a proof.
+const (
+	TokenTypeBearer = "Bearer"
+	TokenTypeDPoP   = "DPoP"
 )
 
 // TokenResponse is the successful answer of the token endpoint (RFC 6749
@@ -57,12 +75,15 @@ type TokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope"`
+	// IDToken is the OpenID Connect ID token (Core 1.0 section 3.1.3.3),
+	// present when the grant carries the openid scope.
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // IntrospectionResponse is the answer of the introspection endpoint (RFC
 // 7662 section 2.2). An inactive token is {"active":false} and nothing
-// else; TokenType is "Bearer" for an access token and "refresh_token" for a
-// refresh token.
+// else; TokenType is "Bearer" for an access token, "DPoP" for one bound to
+// a key, and "refresh_token" for a refresh token.
 type IntrospectionResponse struct {
 	Active    bool     `json:"active"`
 	Scope     string   `json:"scope,omitempty"`
@@ -76,6 +97,10 @@ type IntrospectionResponse struct {
 	JTI       string   `json:"jti,omitempty"`
 	AuthTime  int64    `json:"auth_time,omitempty"`
 	AMR       []string `json:"amr,omitempty"`
+	// Confirmation names the key a DPoP-bound access token is bound to
+	// (RFC 9449 section 6.2); absent for a bearer token. TokenType is then
+	// "DPoP".
+	Confirmation *Confirmation `json:"cnf,omitempty"`
 }
 
 // ErrorResponse is the error body of every Aries endpoint (RFC 6749 section

@@ -14,29 +14,38 @@ import (
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	_, err := s.pool.Exec(ctx,
 		`INSERT INTO clients (id, name, type, first_party, secret_hash, redirect_uris, scopes,
-		                      disabled, owner_id, resource_server, created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		                      disabled, owner_id, resource_server, created_at, updated_at,
+		                      post_logout_redirect_uris, id_token_signed_response_alg,
+		                      dpop_bound_access_tokens)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		c.ID, c.Name, string(c.Type), c.FirstParty, c.SecretHash,
 		list(c.RedirectURIs), list(c.Scopes), c.Disabled, c.OwnerID,
-		c.ResourceServer, ts(c.CreatedAt), ts(c.UpdatedAt))
+		c.ResourceServer, ts(c.CreatedAt), ts(c.UpdatedAt),
+		list(c.PostLogoutRedirectURIs), c.IDTokenSignedResponseAlg,
+		c.DPoPBoundAccessTokens)
 	return dbErr("create client", err)
 }
 
 const clientColumns = `id, name, type, first_party, secret_hash, redirect_uris, scopes,
-	disabled, owner_id, resource_server, created_at, updated_at`
+	disabled, owner_id, resource_server, created_at, updated_at,
+	post_logout_redirect_uris, id_token_signed_response_alg,
+	dpop_bound_access_tokens`
 
 func scanClient(row pgx.Row) (store.Client, error) {
 	var c store.Client
 	var typ string
 	var created, updated pgtype.Timestamptz
 	err := row.Scan(&c.ID, &c.Name, &typ, &c.FirstParty, &c.SecretHash, &c.RedirectURIs, &c.Scopes,
-		&c.Disabled, &c.OwnerID, &c.ResourceServer, &created, &updated)
+		&c.Disabled, &c.OwnerID, &c.ResourceServer, &created, &updated,
+		&c.PostLogoutRedirectURIs, &c.IDTokenSignedResponseAlg,
+		&c.DPoPBoundAccessTokens)
 	if err != nil {
 		return store.Client{}, err
 	}
 	c.Type = store.ClientType(typ)
 	c.CreatedAt, c.UpdatedAt = fromTS(created), fromTS(updated)
 	c.RedirectURIs, c.Scopes = fromList(c.RedirectURIs), fromList(c.Scopes)
+	c.PostLogoutRedirectURIs = fromList(c.PostLogoutRedirectURIs)
 	return c, nil
 }
 
@@ -68,16 +77,20 @@ func (s *Store) Clients(ctx context.Context, ownerID string) ([]store.Client, er
 }
 
 // UpdateClient replaces the name, redirect URIs, scopes, first-party and
-// resource-server flags of client c.ID, and its UpdatedAt when c.UpdatedAt
-// is set. Type, secret, disabled flag, owner and CreatedAt are left alone.
+// resource-server flags, post-logout redirect URIs, ID token algorithm and
+// DPoP binding of client c.ID, and its UpdatedAt when c.UpdatedAt is set.
+// Type, secret, disabled flag, owner and CreatedAt are left alone.
 // ErrNotFound if the client does not exist.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 	tag, err := s.pool.Exec(ctx,
 		`UPDATE clients
 		    SET name = $1, redirect_uris = $2, scopes = $3, first_party = $4, resource_server = $5,
-		        updated_at = COALESCE($6, updated_at)
+		        updated_at = COALESCE($6, updated_at),
+		        post_logout_redirect_uris = $8, id_token_signed_response_alg = $9,
+		        dpop_bound_access_tokens = $10
 		  WHERE id = $7`,
-		c.Name, list(c.RedirectURIs), list(c.Scopes), c.FirstParty, c.ResourceServer, ts(c.UpdatedAt), c.ID)
+		c.Name, list(c.RedirectURIs), list(c.Scopes), c.FirstParty, c.ResourceServer, ts(c.UpdatedAt), c.ID,
+		list(c.PostLogoutRedirectURIs), c.IDTokenSignedResponseAlg, c.DPoPBoundAccessTokens)
 	return mustAffect("update client", tag, err)
 }
 

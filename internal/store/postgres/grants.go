@@ -18,12 +18,14 @@ import (
 // on the committed row: it no longer matches, so exactly one transaction
 // wins, whichever instance it runs on.
 
-const grantColumns = `id, client_id, user_id, scopes, auth_time, amr, created_at, expires_at, revoked_at`
+const grantColumns = `id, client_id, user_id, scopes, auth_time, amr, created_at, expires_at, revoked_at,
+	session_id`
 
 func scanGrant(row pgx.Row) (store.Grant, error) {
 	var g store.Grant
 	var authTime, created, expires, revoked pgtype.Timestamptz
-	err := row.Scan(&g.ID, &g.ClientID, &g.UserID, &g.Scopes, &authTime, &g.AMR, &created, &expires, &revoked)
+	err := row.Scan(&g.ID, &g.ClientID, &g.UserID, &g.Scopes, &authTime, &g.AMR, &created, &expires, &revoked,
+		&g.SessionID)
 	if err != nil {
 		return store.Grant{}, err
 	}
@@ -33,13 +35,15 @@ func scanGrant(row pgx.Row) (store.Grant, error) {
 }
 
 const codeColumns = `hash, grant_id, client_id, user_id, redirect_uri, scopes, code_challenge,
-	code_challenge_method, auth_time, amr, created_at, expires_at, used_at`
+	code_challenge_method, auth_time, amr, created_at, expires_at, used_at,
+	nonce, session_id, dpop_jkt`
 
 func scanCode(row pgx.Row) (store.AuthCode, error) {
 	var c store.AuthCode
 	var authTime, created, expires, used pgtype.Timestamptz
 	err := row.Scan(&c.Hash, &c.GrantID, &c.ClientID, &c.UserID, &c.RedirectURI, &c.Scopes,
-		&c.CodeChallenge, &c.CodeChallengeMethod, &authTime, &c.AMR, &created, &expires, &used)
+		&c.CodeChallenge, &c.CodeChallengeMethod, &authTime, &c.AMR, &created, &expires, &used,
+		&c.Nonce, &c.SessionID, &c.DPoPJKT)
 	if err != nil {
 		return store.AuthCode{}, err
 	}
@@ -58,16 +62,17 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode, g store.Gr
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
-			`INSERT INTO grants (`+grantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			`INSERT INTO grants (`+grantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			g.ID, g.ClientID, g.UserID, list(g.Scopes), ts(g.AuthTime), list(g.AMR),
-			ts(g.CreatedAt), ts(g.ExpiresAt), ts(g.RevokedAt))
+			ts(g.CreatedAt), ts(g.ExpiresAt), ts(g.RevokedAt), g.SessionID)
 		if err != nil {
 			return dbErr("create grant", err)
 		}
 		_, err = tx.Exec(ctx,
-			`INSERT INTO auth_codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			`INSERT INTO auth_codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 			c.Hash, c.GrantID, c.ClientID, c.UserID, c.RedirectURI, list(c.Scopes), c.CodeChallenge,
-			c.CodeChallengeMethod, ts(c.AuthTime), list(c.AMR), ts(c.CreatedAt), ts(c.ExpiresAt), ts(c.UsedAt))
+			c.CodeChallengeMethod, ts(c.AuthTime), list(c.AMR), ts(c.CreatedAt), ts(c.ExpiresAt), ts(c.UsedAt),
+			c.Nonce, c.SessionID, c.DPoPJKT)
 		return dbErr("create auth code", err)
 	})
 }
@@ -123,10 +128,10 @@ func (s *Store) RedeemAuthCode(ctx context.Context, hash string, first store.Ref
 		// A taken hash fails here, and the error rolls back the UPDATE:
 		// the code stays redeemable.
 		_, err = tx.Exec(ctx,
-			`INSERT INTO refresh_tokens (`+refreshColumns+`)
-			 SELECT $1::text, g.id, g.client_id, $2::timestamptz, LEAST(COALESCE($3::timestamptz, g.expires_at), g.expires_at), NULL
+			`INSERT INTO refresh_tokens (`+refreshColumns+`, dpop_jkt)
+			 SELECT $1::text, g.id, g.client_id, $2::timestamptz, LEAST(COALESCE($3::timestamptz, g.expires_at), g.expires_at), NULL, $5::text
 			   FROM grants g WHERE g.id = $4`,
-			first.Hash, ts(created), ts(first.ExpiresAt), c.GrantID)
+			first.Hash, ts(created), ts(first.ExpiresAt), c.GrantID, first.DPoPJKT)
 		if err != nil {
 			return dbErr("redeem auth code: store refresh token", err)
 		}
@@ -180,7 +185,9 @@ func revokeGrant(ctx context.Context, tx pgx.Tx, id string, now time.Time) error
 // A token that is unknown, expired or another client's gives ErrNotFound and
 // is left as it was. A token of a revoked or expired grant gives ErrRevoked.
 // A token already rotated gives ErrRefreshReplayed, and its grant is revoked
-// in the same transaction, so the whole family dies.
+// in the same transaction, so the whole family dies. A token bound to a DPoP
+// key rotates only when next.DPoPJKT is that key (the UPDATE's condition);
+// otherwise ErrDPoPKeyMismatch, and nothing changes, replay or not.
 func (s *Store) RotateRefreshToken(ctx context.Context, clientID, oldHash string, next store.RefreshToken, now time.Time) (store.Grant, error) {
 	var grant store.Grant
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -188,13 +195,14 @@ func (s *Store) RotateRefreshToken(ctx context.Context, clientID, oldHash string
 		err := tx.QueryRow(ctx,
 			`UPDATE refresh_tokens SET used_at = $1
 			  WHERE hash = $2 AND client_id = $3 AND used_at IS NULL AND expires_at > $1
+			    AND (dpop_jkt = '' OR dpop_jkt = $4)
 			    AND EXISTS (SELECT 1 FROM grants g
 			                 WHERE g.id = refresh_tokens.grant_id
 			                   AND g.revoked_at IS NULL AND g.expires_at > $1)
 			 RETURNING grant_id`,
-			ts(now), oldHash, clientID).Scan(&grantID)
+			ts(now), oldHash, clientID, next.DPoPJKT).Scan(&grantID)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return whyNotRotated(ctx, tx, clientID, oldHash, now)
+			return whyNotRotated(ctx, tx, clientID, next.DPoPJKT, oldHash, now)
 		}
 		if err != nil {
 			return dbErr("rotate refresh token", err)
@@ -214,8 +222,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, clientID, oldHash string
 			expires = g.ExpiresAt
 		}
 		_, err = tx.Exec(ctx,
-			`INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES ($1, $2, $3, $4, $5, NULL)`,
-			next.Hash, g.ID, clientID, ts(created), ts(expires))
+			`INSERT INTO refresh_tokens (`+refreshColumns+`, dpop_jkt) VALUES ($1, $2, $3, $4, $5, NULL, $6)`,
+			next.Hash, g.ID, clientID, ts(created), ts(expires), next.DPoPJKT)
 		if err != nil {
 			return dbErr("rotate refresh token", err)
 		}
@@ -230,19 +238,20 @@ func (s *Store) RotateRefreshToken(ctx context.Context, clientID, oldHash string
 
 // whyNotRotated classifies a refresh token the rotating UPDATE did not match,
 // revoking its grant if it is a replay.
-func whyNotRotated(ctx context.Context, tx pgx.Tx, clientID, hash string, now time.Time) error {
-	var grantID, owner, userID string
+func whyNotRotated(ctx context.Context, tx pgx.Tx, clientID, jkt, hash string, now time.Time) error {
+	var grantID, owner, userID, bound string
 	var used, grantRevoked, expires, grantExpires pgtype.Timestamptz
 	err := tx.QueryRow(ctx,
-		`SELECT t.grant_id, t.client_id, g.user_id, t.used_at, t.expires_at, g.revoked_at, g.expires_at
+		`SELECT t.grant_id, t.client_id, g.user_id, t.used_at, t.expires_at, g.revoked_at, g.expires_at, t.dpop_jkt
 		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
-		  WHERE t.hash = $1`, hash).Scan(&grantID, &owner, &userID, &used, &expires, &grantRevoked, &grantExpires)
+		  WHERE t.hash = $1`, hash).Scan(&grantID, &owner, &userID, &used, &expires, &grantRevoked, &grantExpires, &bound)
 	if err != nil {
 		return dbErr("rotate refresh token", err)
 	}
 	revoke, why := store.WhyNotRotated(store.RefreshState{
 		GrantID: grantID, ClientID: owner, UserID: userID, Used: used.Valid, ExpiresAt: fromTS(expires),
-	}, clientID, now)
+		DPoPJKT: bound,
+	}, clientID, jkt, now)
 	if revoke {
 		if err := revokeGrant(ctx, tx, grantID, now); err != nil {
 			return err
@@ -260,12 +269,14 @@ func (s *Store) RefreshTokenGrant(ctx context.Context, hash string, now time.Tim
 	var g store.Grant
 	var authTime, gCreated, gExpires, gRevoked pgtype.Timestamptz
 	err := s.pool.QueryRow(ctx,
-		`SELECT t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at, t.used_at,
-		        g.id, g.client_id, g.user_id, g.scopes, g.auth_time, g.amr, g.created_at, g.expires_at, g.revoked_at
+		`SELECT t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at, t.used_at, t.dpop_jkt,
+		        g.id, g.client_id, g.user_id, g.scopes, g.auth_time, g.amr, g.created_at, g.expires_at, g.revoked_at,
+		        g.session_id
 		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
 		  WHERE t.hash = $1`, hash).Scan(
-		&t.Hash, &t.GrantID, &t.ClientID, &tCreated, &tExpires, &tUsed,
-		&g.ID, &g.ClientID, &g.UserID, &g.Scopes, &authTime, &g.AMR, &gCreated, &gExpires, &gRevoked)
+		&t.Hash, &t.GrantID, &t.ClientID, &tCreated, &tExpires, &tUsed, &t.DPoPJKT,
+		&g.ID, &g.ClientID, &g.UserID, &g.Scopes, &authTime, &g.AMR, &gCreated, &gExpires, &gRevoked,
+		&g.SessionID)
 	if err != nil {
 		return store.RefreshToken{}, store.Grant{}, dbErr("refresh token grant", err)
 	}
@@ -295,9 +306,9 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time) error
 
 // DeleteExpired removes what can no longer be used at now: expired grants
 // (with their codes and refresh tokens), grants whose code expired unused,
-// expired codes, refresh tokens, sessions, MFA challenges and revoked-token
-// records. Used refresh tokens that have not expired stay, so a replay is
-// still caught. Revoked grants stay until they expire, so Grant keeps
+// expired codes, refresh tokens, sessions, MFA challenges, revoked-token
+// records and DPoP proofs. Used refresh tokens that have not expired stay,
+// so a replay is still caught. Revoked grants stay until they expire, so Grant keeps
 // reporting them revoked. Each statement commits on its own, so the sweep
 // never holds many row locks at once.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
@@ -311,6 +322,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM sessions WHERE expires_at <= $1`,
 		`DELETE FROM mfa_challenges WHERE expires_at <= $1`,
 		`DELETE FROM revoked_access_tokens WHERE expires_at <= $1`,
+		`DELETE FROM dpop_proofs WHERE expires_at <= $1`,
 	} {
 		if _, err := s.pool.Exec(ctx, q, at); err != nil {
 			return dbErr("delete expired", err)

@@ -40,11 +40,14 @@ func (s *Store) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 	return out, dbErr("signing keys", err)
 }
 
-// RetireSigningKeys marks every live key except keepID retired at now; keys
-// retired earlier keep their retirement time.
+// RetireSigningKeys marks every live key of keepID's algorithm except keepID
+// retired at now; keys retired earlier keep their retirement time, and keys
+// of other algorithms stay live.
 func (s *Store) RetireSigningKeys(ctx context.Context, keepID string, now time.Time) error {
 	_, err := s.pool.Exec(ctx,
-		`UPDATE signing_keys SET retired_at = $1 WHERE id <> $2 AND retired_at IS NULL`,
+		`UPDATE signing_keys SET retired_at = $1
+		  WHERE id <> $2 AND retired_at IS NULL
+		    AND algorithm = (SELECT algorithm FROM signing_keys WHERE id = $2)`,
 		ts(now), keepID)
 	return dbErr("retire signing keys", err)
 }

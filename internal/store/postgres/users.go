@@ -14,17 +14,17 @@ import (
 // or id is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	_, err := s.pool.Exec(ctx,
-		`INSERT INTO users (id, email, password_hash, admin, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		u.ID, strings.ToLower(u.Email), u.PasswordHash, u.Admin, ts(u.CreatedAt))
+		`INSERT INTO users (id, email, password_hash, admin, created_at, email_verified) VALUES ($1, $2, $3, $4, $5, $6)`,
+		u.ID, strings.ToLower(u.Email), u.PasswordHash, u.Admin, ts(u.CreatedAt), u.EmailVerified)
 	return dbErr("create user", err)
 }
 
-const userColumns = `id, email, password_hash, admin, created_at`
+const userColumns = `id, email, password_hash, admin, created_at, email_verified`
 
 func scanUser(row pgx.Row) (store.User, error) {
 	var u store.User
 	var created pgtype.Timestamptz
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Admin, &created); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Admin, &created, &u.EmailVerified); err != nil {
 		return store.User{}, err
 	}
 	u.CreatedAt = fromTS(created)

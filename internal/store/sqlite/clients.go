@@ -12,23 +12,31 @@ import (
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 	_, err := s.exec(ctx,
 		`INSERT INTO clients (id, name, type, first_party, secret_hash, redirect_uris, scopes,
-		                      disabled, owner_id, resource_server, created_at, updated_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		                      disabled, owner_id, resource_server, created_at, updated_at,
+		                      post_logout_redirect_uris, id_token_signed_response_alg,
+		                      dpop_bound_access_tokens)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, string(c.Type), boolInt(c.FirstParty), c.SecretHash,
 		list(c.RedirectURIs), list(c.Scopes), boolInt(c.Disabled), c.OwnerID,
-		boolInt(c.ResourceServer), ms(c.CreatedAt), ms(c.UpdatedAt))
+		boolInt(c.ResourceServer), ms(c.CreatedAt), ms(c.UpdatedAt),
+		list(c.PostLogoutRedirectURIs), c.IDTokenSignedResponseAlg,
+		boolInt(c.DPoPBoundAccessTokens))
 	return dbErr("create client", err)
 }
 
 const clientColumns = `id, name, type, first_party, secret_hash, redirect_uris, scopes,
-	disabled, owner_id, resource_server, created_at, updated_at`
+	disabled, owner_id, resource_server, created_at, updated_at,
+	post_logout_redirect_uris, id_token_signed_response_alg,
+	dpop_bound_access_tokens`
 
 func scanClient(row scanner) (store.Client, error) {
 	var c store.Client
-	var typ, uris, scopes string
+	var typ, uris, scopes, logoutURIs string
 	var created, updated sql.NullInt64
 	err := row.Scan(&c.ID, &c.Name, &typ, &c.FirstParty, &c.SecretHash, &uris, &scopes,
-		&c.Disabled, &c.OwnerID, &c.ResourceServer, &created, &updated)
+		&c.Disabled, &c.OwnerID, &c.ResourceServer, &created, &updated,
+		&logoutURIs, &c.IDTokenSignedResponseAlg,
+		&c.DPoPBoundAccessTokens)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -38,6 +46,9 @@ func scanClient(row scanner) (store.Client, error) {
 		return store.Client{}, err
 	}
 	if c.Scopes, err = fromList(scopes); err != nil {
+		return store.Client{}, err
+	}
+	if c.PostLogoutRedirectURIs, err = fromList(logoutURIs); err != nil {
 		return store.Client{}, err
 	}
 	return c, nil
@@ -76,17 +87,21 @@ func (s *Store) Clients(ctx context.Context, ownerID string) ([]store.Client, er
 }
 
 // UpdateClient replaces the name, redirect URIs, scopes, first-party and
-// resource-server flags of client c.ID, and its UpdatedAt when c.UpdatedAt
-// is set. Type, secret, disabled flag, owner and CreatedAt are left alone.
+// resource-server flags, post-logout redirect URIs, ID token algorithm and
+// DPoP binding of client c.ID, and its UpdatedAt when c.UpdatedAt is set.
+// Type, secret, disabled flag, owner and CreatedAt are left alone.
 // ErrNotFound if the client does not exist.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 	res, err := s.exec(ctx,
 		`UPDATE clients
 		    SET name = ?, redirect_uris = ?, scopes = ?, first_party = ?, resource_server = ?,
-		        updated_at = COALESCE(?, updated_at)
+		        updated_at = COALESCE(?, updated_at),
+		        post_logout_redirect_uris = ?, id_token_signed_response_alg = ?,
+		        dpop_bound_access_tokens = ?
 		  WHERE id = ?`,
 		c.Name, list(c.RedirectURIs), list(c.Scopes), boolInt(c.FirstParty), boolInt(c.ResourceServer),
-		ms(c.UpdatedAt), c.ID)
+		ms(c.UpdatedAt), list(c.PostLogoutRedirectURIs), c.IDTokenSignedResponseAlg,
+		boolInt(c.DPoPBoundAccessTokens), c.ID)
 	return mustAffect("update client", res, err)
 }
 

@@ -15,13 +15,15 @@ import (
 // sees the condition hold. That is true of any SQL database with row-level
 // write locking, not only of SQLite with its one writer.
 
-const grantColumns = `id, client_id, user_id, scopes, auth_time, amr, created_at, expires_at, revoked_at`
+const grantColumns = `id, client_id, user_id, scopes, auth_time, amr, created_at, expires_at, revoked_at,
+	session_id`
 
 func scanGrant(row scanner) (store.Grant, error) {
 	var g store.Grant
 	var scopes, amr string
 	var authTime, created, expires, revoked sql.NullInt64
-	err := row.Scan(&g.ID, &g.ClientID, &g.UserID, &scopes, &authTime, &amr, &created, &expires, &revoked)
+	err := row.Scan(&g.ID, &g.ClientID, &g.UserID, &scopes, &authTime, &amr, &created, &expires, &revoked,
+		&g.SessionID)
 	if err != nil {
 		return store.Grant{}, err
 	}
@@ -36,14 +38,16 @@ func scanGrant(row scanner) (store.Grant, error) {
 }
 
 const codeColumns = `hash, grant_id, client_id, user_id, redirect_uri, scopes, code_challenge,
-	code_challenge_method, auth_time, amr, created_at, expires_at, used_at`
+	code_challenge_method, auth_time, amr, created_at, expires_at, used_at,
+	nonce, session_id, dpop_jkt`
 
 func scanCode(row scanner) (store.AuthCode, error) {
 	var c store.AuthCode
 	var scopes, amr string
 	var authTime, created, expires, used sql.NullInt64
 	err := row.Scan(&c.Hash, &c.GrantID, &c.ClientID, &c.UserID, &c.RedirectURI, &scopes,
-		&c.CodeChallenge, &c.CodeChallengeMethod, &authTime, &amr, &created, &expires, &used)
+		&c.CodeChallenge, &c.CodeChallengeMethod, &authTime, &amr, &created, &expires, &used,
+		&c.Nonce, &c.SessionID, &c.DPoPJKT)
 	if err != nil {
 		return store.AuthCode{}, err
 	}
@@ -67,16 +71,17 @@ func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode, g store.Gr
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO grants (`+grantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO grants (`+grantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			g.ID, g.ClientID, g.UserID, list(g.Scopes), ms(g.AuthTime), list(g.AMR),
-			ms(g.CreatedAt), ms(g.ExpiresAt), ms(g.RevokedAt))
+			ms(g.CreatedAt), ms(g.ExpiresAt), ms(g.RevokedAt), g.SessionID)
 		if err != nil {
 			return dbErr("create grant", err)
 		}
 		_, err = tx.ExecContext(ctx,
-			`INSERT INTO auth_codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT INTO auth_codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.Hash, c.GrantID, c.ClientID, c.UserID, c.RedirectURI, list(c.Scopes), c.CodeChallenge,
-			c.CodeChallengeMethod, ms(c.AuthTime), list(c.AMR), ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt))
+			c.CodeChallengeMethod, ms(c.AuthTime), list(c.AMR), ms(c.CreatedAt), ms(c.ExpiresAt), ms(c.UsedAt),
+			c.Nonce, c.SessionID, c.DPoPJKT)
 		return dbErr("create auth code", err)
 	})
 }
@@ -123,10 +128,10 @@ func (s *Store) RedeemAuthCode(ctx context.Context, hash string, first store.Ref
 		// A taken hash fails here, and the error rolls back the UPDATE:
 		// the code stays redeemable.
 		_, err = tx.ExecContext(ctx,
-			`INSERT INTO refresh_tokens (`+refreshColumns+`)
-			 SELECT ?, g.id, g.client_id, ?, MIN(COALESCE(?, g.expires_at), g.expires_at), NULL
+			`INSERT INTO refresh_tokens (`+refreshColumns+`, dpop_jkt)
+			 SELECT ?, g.id, g.client_id, ?, MIN(COALESCE(?, g.expires_at), g.expires_at), NULL, ?
 			   FROM grants g WHERE g.id = ?`,
-			first.Hash, ms(created), ms(first.ExpiresAt), c.GrantID)
+			first.Hash, ms(created), ms(first.ExpiresAt), first.DPoPJKT, c.GrantID)
 		if err != nil {
 			return dbErr("redeem auth code: store refresh token", err)
 		}
@@ -180,7 +185,9 @@ func revokeGrant(ctx context.Context, tx *sql.Tx, id string, now time.Time) erro
 // A token that is unknown, expired or another client's gives ErrNotFound and
 // is left as it was. A token of a revoked or expired grant gives ErrRevoked.
 // A token already rotated gives ErrRefreshReplayed, and its grant is revoked
-// in the same transaction, so the whole family dies.
+// in the same transaction, so the whole family dies. A token bound to a DPoP
+// key rotates only when next.DPoPJKT is that key (the UPDATE's condition);
+// otherwise ErrDPoPKeyMismatch, and nothing changes, replay or not.
 func (s *Store) RotateRefreshToken(ctx context.Context, clientID, oldHash string, next store.RefreshToken, now time.Time) (store.Grant, error) {
 	var grant store.Grant
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -188,13 +195,14 @@ func (s *Store) RotateRefreshToken(ctx context.Context, clientID, oldHash string
 		err := tx.QueryRowContext(ctx,
 			`UPDATE refresh_tokens SET used_at = ?
 			  WHERE hash = ? AND client_id = ? AND used_at IS NULL AND expires_at > ?
+			    AND (dpop_jkt = '' OR dpop_jkt = ?)
 			    AND EXISTS (SELECT 1 FROM grants g
 			                 WHERE g.id = refresh_tokens.grant_id
 			                   AND g.revoked_at IS NULL AND g.expires_at > ?)
 			 RETURNING grant_id`,
-			ms(now), oldHash, clientID, ms(now), ms(now)).Scan(&grantID)
+			ms(now), oldHash, clientID, ms(now), next.DPoPJKT, ms(now)).Scan(&grantID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return whyNotRotated(ctx, tx, clientID, oldHash, now)
+			return whyNotRotated(ctx, tx, clientID, next.DPoPJKT, oldHash, now)
 		}
 		if err != nil {
 			return dbErr("rotate refresh token", err)
@@ -214,8 +222,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, clientID, oldHash string
 			expires = g.ExpiresAt
 		}
 		_, err = tx.ExecContext(ctx,
-			`INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES (?, ?, ?, ?, ?, NULL)`,
-			next.Hash, g.ID, clientID, ms(created), ms(expires))
+			`INSERT INTO refresh_tokens (`+refreshColumns+`, dpop_jkt) VALUES (?, ?, ?, ?, ?, NULL, ?)`,
+			next.Hash, g.ID, clientID, ms(created), ms(expires), next.DPoPJKT)
 		if err != nil {
 			return dbErr("rotate refresh token", err)
 		}
@@ -230,20 +238,21 @@ func (s *Store) RotateRefreshToken(ctx context.Context, clientID, oldHash string
 
 // whyNotRotated classifies a refresh token the rotating UPDATE did not match,
 // revoking its grant if it is a replay.
-func whyNotRotated(ctx context.Context, tx *sql.Tx, clientID, hash string, now time.Time) error {
-	var grantID, owner, userID string
+func whyNotRotated(ctx context.Context, tx *sql.Tx, clientID, jkt, hash string, now time.Time) error {
+	var grantID, owner, userID, bound string
 	var used, grantRevoked sql.NullInt64
 	var expires, grantExpires int64
 	err := tx.QueryRowContext(ctx,
-		`SELECT t.grant_id, t.client_id, g.user_id, t.used_at, t.expires_at, g.revoked_at, g.expires_at
+		`SELECT t.grant_id, t.client_id, g.user_id, t.used_at, t.expires_at, g.revoked_at, g.expires_at, t.dpop_jkt
 		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
-		  WHERE t.hash = ?`, hash).Scan(&grantID, &owner, &userID, &used, &expires, &grantRevoked, &grantExpires)
+		  WHERE t.hash = ?`, hash).Scan(&grantID, &owner, &userID, &used, &expires, &grantRevoked, &grantExpires, &bound)
 	if err != nil {
 		return dbErr("rotate refresh token", err)
 	}
 	revoke, why := store.WhyNotRotated(store.RefreshState{
 		GrantID: grantID, ClientID: owner, UserID: userID, Used: used.Valid, ExpiresAt: time.UnixMilli(expires),
-	}, clientID, now)
+		DPoPJKT: bound,
+	}, clientID, jkt, now)
 	if revoke {
 		if err := revokeGrant(ctx, tx, grantID, now); err != nil {
 			return err
@@ -262,12 +271,14 @@ func (s *Store) RefreshTokenGrant(ctx context.Context, hash string, now time.Tim
 	var scopes, amr string
 	var authTime, gCreated, gExpires, gRevoked sql.NullInt64
 	err := s.db.QueryRowContext(ctx,
-		`SELECT t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at, t.used_at,
-		        g.id, g.client_id, g.user_id, g.scopes, g.auth_time, g.amr, g.created_at, g.expires_at, g.revoked_at
+		`SELECT t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at, t.used_at, t.dpop_jkt,
+		        g.id, g.client_id, g.user_id, g.scopes, g.auth_time, g.amr, g.created_at, g.expires_at, g.revoked_at,
+		        g.session_id
 		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
 		  WHERE t.hash = ?`, hash).Scan(
-		&t.Hash, &t.GrantID, &t.ClientID, &tCreated, &tExpires, &tUsed,
-		&g.ID, &g.ClientID, &g.UserID, &scopes, &authTime, &amr, &gCreated, &gExpires, &gRevoked)
+		&t.Hash, &t.GrantID, &t.ClientID, &tCreated, &tExpires, &tUsed, &t.DPoPJKT,
+		&g.ID, &g.ClientID, &g.UserID, &scopes, &authTime, &amr, &gCreated, &gExpires, &gRevoked,
+		&g.SessionID)
 	if err != nil {
 		return store.RefreshToken{}, store.Grant{}, dbErr("refresh token grant", err)
 	}
@@ -327,9 +338,9 @@ func (s *Store) AccessTokenRevoked(ctx context.Context, jti string) (bool, error
 
 // DeleteExpired removes what can no longer be used at now: expired grants
 // (with their codes and refresh tokens), grants whose code expired unused,
-// expired codes, refresh tokens, sessions, MFA challenges and revoked-token
-// records. Used refresh tokens that have not expired stay, so a replay is
-// still caught.
+// expired codes, refresh tokens, sessions, MFA challenges, revoked-token
+// records and DPoP proofs. Used refresh tokens that have not expired stay,
+// so a replay is still caught.
 // Revoked grants stay until they expire, so Grant keeps reporting them
 // revoked. Each statement commits on its own: the cleanup holds the write
 // lock briefly, never for the whole sweep.
@@ -344,6 +355,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 		`DELETE FROM sessions WHERE expires_at <= ?`,
 		`DELETE FROM mfa_challenges WHERE expires_at <= ?`,
 		`DELETE FROM revoked_access_tokens WHERE expires_at <= ?`,
+		`DELETE FROM dpop_proofs WHERE expires_at <= ?`,
 	} {
 		if _, err := s.exec(ctx, q, at); err != nil {
 			return dbErr("delete expired", err)

@@ -39,11 +39,14 @@ func (s *Store) SigningKeys(ctx context.Context) ([]store.SigningKey, error) {
 	return out, dbErr("signing keys", rows.Err())
 }
 
-// RetireSigningKeys marks every live key except keepID retired at now; keys
-// retired earlier keep their retirement time.
+// RetireSigningKeys marks every live key of keepID's algorithm except keepID
+// retired at now; keys retired earlier keep their retirement time, and keys
+// of other algorithms stay live.
 func (s *Store) RetireSigningKeys(ctx context.Context, keepID string, now time.Time) error {
 	_, err := s.exec(ctx,
-		`UPDATE signing_keys SET retired_at = ? WHERE id <> ? AND retired_at IS NULL`,
-		ms(now), keepID)
+		`UPDATE signing_keys SET retired_at = ?
+		  WHERE id <> ? AND retired_at IS NULL
+		    AND algorithm = (SELECT algorithm FROM signing_keys WHERE id = ?)`,
+		ms(now), keepID, keepID)
 	return dbErr("retire signing keys", err)
 }

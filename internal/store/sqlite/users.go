@@ -12,17 +12,17 @@ import (
 // or id is taken.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	_, err := s.exec(ctx,
-		`INSERT INTO users (id, email, password_hash, admin, created_at) VALUES (?, ?, ?, ?, ?)`,
-		u.ID, strings.ToLower(u.Email), u.PasswordHash, boolInt(u.Admin), ms(u.CreatedAt))
+		`INSERT INTO users (id, email, password_hash, admin, created_at, email_verified) VALUES (?, ?, ?, ?, ?, ?)`,
+		u.ID, strings.ToLower(u.Email), u.PasswordHash, boolInt(u.Admin), ms(u.CreatedAt), boolInt(u.EmailVerified))
 	return dbErr("create user", err)
 }
 
-const userColumns = `id, email, password_hash, admin, created_at`
+const userColumns = `id, email, password_hash, admin, created_at, email_verified`
 
 func scanUser(row scanner) (store.User, error) {
 	var u store.User
 	var created sql.NullInt64
-	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Admin, &created); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Admin, &created, &u.EmailVerified); err != nil {
 		return store.User{}, err
 	}
 	u.CreatedAt = fromMS(created)

@@ -68,6 +68,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuthFailures", testAuthFailures},
 		{"AuthFailuresConcurrently", testAuthFailuresConcurrently},
 		{"SecondFactorLock", testSecondFactorLock},
+		{"DPoPClientSetting", testDPoPClientSetting},
+		{"AuthCodeDPoPJKT", testAuthCodeDPoPJKT},
+		{"RefreshTokenDPoPBinding", testRefreshTokenDPoPBinding},
+		{"UseDPoPProofs", testUseDPoPProofs},
+		{"OIDCClientSettings", testOIDCClientSettings},
+		{"UserEmailVerified", testUserEmailVerified},
+		{"AuthCodeNonceAndSession", testAuthCodeNonceAndSession},
+		{"RetireSigningKeysPerAlgorithm", testRetireSigningKeysPerAlgorithm},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,9 +1,9 @@
-// Command firstparty signs a user in the way Aries' own apps do: it asks
-// for the email and password itself and, when the user has two-step
-// verification, for the 6-digit code of their authenticator app (seed 002,
-// "MFA Verification"). Only clients registered with --first-party may; all
-// others send the user to the hosted pages instead (examples/webapp,
-// examples/cli).
+// Command firstparty signs a user in the way Aries' own apps do: it asks for
+// the email and password itself and, when the user has two-step verification,
+// for the 6-digit code of their authenticator app
+// (docs/protocol.md#mfa-verification in the repository). Only clients
+// registered with --first-party may; all others send the user to the hosted
+// pages instead (examples/webapp, examples/cli).
 //
 //	aries clients create --name "Aries app" --first-party --redirect-uri http://127.0.0.1:8976/callback --scope read --json
 //	aries users create --email you@example.com --password-stdin --mfa --json   # add the totp_uri to an authenticator

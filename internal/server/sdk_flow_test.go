@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bytes"
@@ -7,10 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -18,13 +15,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp/totp"
-
+	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/testenv"
 	sdk "github.com/ariesexchange/aries/sdk"
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
 
-// End-to-end tests of the Go SDK against the real server in this process.
+// The Go SDK against the whole server. (cmd/aries runs the SDK's complete
+// example against `aries serve --demo`.)
 
 // countingTransport counts the requests to the token endpoint.
 type countingTransport struct{ tokenHits atomic.Int64 }
@@ -36,23 +34,19 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// sdkFixture is newFixture with serve flags.
-func sdkFixture(t *testing.T, flags ...string) *fixture {
+// sdkFixture is newFixture whose confidential client may hold every bundle.
+func sdkFixture(t *testing.T, opts ...func(*Config)) *fixture {
 	t.Helper()
-	dir := t.TempDir()
-	f := &fixture{email: "trader@example.com", password: "correct horse battery", redirectURI: "http://127.0.0.1:9/callback"}
-	f.userID = ariesJSON[userJSON](t, dir, "users", "create", "--email", f.email, "--password", f.password).ID
-	f.conf = ariesJSON[clientJSON](t, dir, "clients", "create", "--name", "Backend app",
-		"--redirect-uri", f.redirectURI, "--scope", "read trade withdraw")
-	f.public = ariesJSON[clientJSON](t, dir, "clients", "create", "--name", "Mobile app", "--public",
-		"--redirect-uri", f.redirectURI, "--scope", "read")
-	f.rs = ariesJSON[clientJSON](t, dir, "clients", "create", "--name", "Orders API", "--resource-server",
-		"--redirect-uri", f.redirectURI, "--scope", "read")
-	f.testServer = startServer(t, dir, flags...)
+	f := newEmptyFixture(t, testenv.New(t))
+	f.userID, f.email, f.password = f.User.ID, f.User.Email, testenv.Password
+	f.conf = f.newClient(t, store.Client{Name: "Backend app"}, "read trade withdraw")
+	f.public = f.newClient(t, store.Client{Name: "Mobile app", Type: store.Public}, "read")
+	f.rs = f.newClient(t, store.Client{Name: "Orders API", ResourceServer: true}, "read")
+	f.URL, f.server = serve(t, f.Env, opts...)
 	return f
 }
 
-func (f *fixture) sdkConfig(c clientJSON, scopes ...string) (sdk.Config, *countingTransport) {
+func (f *fixture) sdkConfig(c client, scopes ...string) (sdk.Config, *countingTransport) {
 	ct := &countingTransport{}
 	return sdk.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, RedirectURL: f.redirectURI,
 		Scopes: scopes, APIURL: f.URL, HTTPClient: &http.Client{Transport: ct, Timeout: 30 * time.Second}}, ct
@@ -70,7 +64,7 @@ func (f *fixture) signIn(t *testing.T, c *sdk.Client, opts ...sdk.AuthOption) st
 	if got := u.Scheme + "://" + u.Host + u.Path; got != f.URL+"/oauth2/authorize" {
 		t.Fatalf("authorization endpoint %s, want %s/oauth2/authorize", got, f.URL)
 	}
-	back := f.authorize(t, browser(t), u.Query()).Query()
+	back := f.authorize(t, testenv.Browser(t), u.Query()).Query()
 	if back.Get("state") != state || back.Get("code") == "" {
 		t.Fatalf("redirect %v: want a code and state %s", back, state)
 	}
@@ -155,10 +149,13 @@ func TestSDKCodeFlowWithPKCE(t *testing.T) {
 	}
 }
 
+// The SDK refreshes a token that is due (within EarlyRefresh of its
+// Expiry) once, however many goroutines ask, and hands every rotated
+// refresh token to its Store. The SDK decides "due" on its own clock from
+// Token.Expiry, so the test gives it a token that is due instead of
+// waiting for one to become due.
 func TestSDKAutoRefreshStoresEveryRotation(t *testing.T) {
-	// Access tokens live one minute (the shortest the server allows); an
-	// early-refresh window of 58 s makes each one due after 2 s.
-	f := sdkFixture(t, "--access-token-ttl", "1m", "--rate-limit", "user=1000/1m")
+	f := sdkFixture(t, rateLimit("user=1000/1m"), func(c *Config) { c.AccessTokenTTL = time.Minute })
 	ctx := context.Background()
 	cfg, ct := f.sdkConfig(f.conf, "read")
 	cfg.EarlyRefresh = 58 * time.Second
@@ -176,7 +173,12 @@ func TestSDKAutoRefreshStoresEveryRotation(t *testing.T) {
 		t.Error("a fresh token was replaced")
 	}
 
-	time.Sleep(2100 * time.Millisecond) // the token is now due
+	// Two seconds later the one-minute token is within the 58 s window.
+	due := *first
+	due.Expiry = time.Now().Add(cfg.EarlyRefresh - time.Second)
+	if err := app.SetToken(ctx, &due); err != nil {
+		t.Fatal(err)
+	}
 	hits := ct.tokenHits.Load()
 	var wg sync.WaitGroup
 	got := make([]string, 100)
@@ -214,11 +216,17 @@ func TestSDKAutoRefreshStoresEveryRotation(t *testing.T) {
 		t.Errorf("introspection of the refreshed token %+v: want active for the user", in)
 	}
 
-	// A later run of the program starts from the stored token.
-	restarted, _ := sdk.NewClientFromRefreshToken(cfg, first.RefreshToken)
-	time.Sleep(2100 * time.Millisecond)
+	// A later run of the program, once the stored access token is due,
+	// starts from the stored token.
+	later := cfg
+	later.EarlyRefresh = 2 * time.Minute // the stored token (a minute) is due at once
+	restarted, _ := sdk.NewClientFromRefreshToken(later, first.RefreshToken)
+	hits = ct.tokenHits.Load()
 	if _, err := restarted.Token(ctx); err != nil {
 		t.Errorf("restarted client: %v (it must use the stored refresh token, not the spent one)", err)
+	}
+	if n := ct.tokenHits.Load() - hits; n != 1 {
+		t.Errorf("restarted client made %d refresh requests, want 1", n)
 	}
 }
 
@@ -304,7 +312,8 @@ func TestSDKSandboxServices(t *testing.T) {
 	}
 
 	// A limit order far below the price rests; it can be changed and
-	// cancelled once.
+	// cancelled once. (A second later, so that it lists first.)
+	f.Clock.Add(time.Second)
 	low := protocol.Dollars(1, 0)
 	resting, err := c.Orders.Place(ctx, protocol.PlaceOrderRequest{Symbol: "MSFT", Side: protocol.Buy,
 		Type: protocol.Limit, Quantity: 5, LimitPrice: &low}, "")
@@ -428,18 +437,16 @@ func strictPost(t *testing.T, u string, form url.Values, status int, v any) {
 }
 
 func TestSDKFirstPartySignInWithMFA(t *testing.T) {
-	dir := t.TempDir()
-	const pw = "correct horse battery"
-	mfaUser := ariesJSON[userJSON](t, dir, "users", "create", "--email", "mfa@example.com", "--password", pw, "--mfa")
-	ariesJSON[userJSON](t, dir, "users", "create", "--email", "plain@example.com", "--password", pw)
-	app := ariesJSON[clientJSON](t, dir, "clients", "create", "--name", "Aries app", "--first-party",
-		"--redirect-uri", "http://127.0.0.1:9/callback", "--scope", "read trade")
-	third := ariesJSON[clientJSON](t, dir, "clients", "create", "--name", "Third party",
-		"--redirect-uri", "http://127.0.0.1:9/callback", "--scope", "read")
-	s := startServer(t, dir)
-	f := &fixture{testServer: s, conf: app}
+	f := newEmptyFixture(t, testenv.New(t, testenv.NoUser()))
+	const pw = testenv.Password
+	f.NewUser(store.User{Email: "plain@example.com"}, pw)
+	mfaUser := f.newMFAUser(t, "mfa@example.com")
+	app := f.newClient(t, store.Client{Name: "Aries app", FirstParty: true}, "read trade")
+	third := f.newClient(t, store.Client{Name: "Third party"}, "read")
+	f.rs = f.newClient(t, store.Client{Name: "Orders API", ResourceServer: true}, "read")
+	f.URL, f.server = serve(t, f.Env)
 	ctx := context.Background()
-	cfg := sdk.Config{ClientID: app.ClientID, ClientSecret: app.ClientSecret, APIURL: s.URL, Scopes: []string{"read"}}
+	cfg := sdk.Config{ClientID: app.ClientID, ClientSecret: app.ClientSecret, APIURL: f.URL, Scopes: []string{"read"}}
 
 	signIn := func(email, password string, opts ...sdk.AuthOption) (*sdk.Client, *sdk.SignInResult, error) {
 		c, _ := sdk.NewClient(cfg)
@@ -464,17 +471,14 @@ func TestSDKFirstPartySignInWithMFA(t *testing.T) {
 
 	t.Run("user with MFA, PKCE", func(t *testing.T) {
 		verifier := sdk.GenerateVerifier()
-		c, res, err := signIn("mfa@example.com", pw, sdk.WithPKCE(verifier))
+		c, res, err := signIn("mfa@example.com", mfaUser.password, sdk.WithPKCE(verifier))
 		if err != nil || !res.MFARequired || res.SessionToken == "" || res.AuthorizationCode != "" {
 			t.Fatalf("got %+v, %v; want MFARequired with a session token", res, err)
 		}
 		if res.SessionExpiresIn != 5*time.Minute {
 			t.Errorf("session lives %v, want 5m", res.SessionExpiresIn)
 		}
-		code, err := totp.GenerateCode(mfaUser.TOTPSecret, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
+		code := mfaUser.code(t, 0)
 		wrong := string('0'+(code[0]-'0'+1)%10) + code[1:]
 		_, err = c.VerifyMFA(ctx, res.SessionToken, wrong)
 		wantAPIError(t, err, http.StatusBadRequest, protocol.ErrInvalidMFACode)
@@ -493,7 +497,7 @@ func TestSDKFirstPartySignInWithMFA(t *testing.T) {
 		// The session token worked once, and the TOTP code too.
 		_, err = c.VerifyMFA(ctx, res.SessionToken, code)
 		wantAPIError(t, err, http.StatusBadRequest, protocol.ErrInvalidGrant)
-		_, again, _ := signIn("mfa@example.com", pw)
+		_, again, _ := signIn("mfa@example.com", mfaUser.password)
 		_, err = c.VerifyMFA(ctx, again.SessionToken, code)
 		wantAPIError(t, err, http.StatusBadRequest, protocol.ErrInvalidMFACode)
 	})
@@ -506,107 +510,10 @@ func TestSDKFirstPartySignInWithMFA(t *testing.T) {
 	})
 
 	t.Run("a third-party client may not", func(t *testing.T) {
-		c, _ := sdk.NewClient(sdk.Config{ClientID: third.ClientID, ClientSecret: third.ClientSecret, APIURL: s.URL})
+		c, _ := sdk.NewClient(sdk.Config{ClientID: third.ClientID, ClientSecret: third.ClientSecret, APIURL: f.URL})
 		_, err := c.SignIn(ctx, sdk.SignInRequest{Email: "plain@example.com", Password: pw})
 		wantAPIError(t, err, http.StatusBadRequest, protocol.ErrUnauthorizedClient)
 	})
-}
-
-// The seed's "Complete Example", built from sdk/examples/complete, run
-// against `aries serve --demo` with the demo's client and user.
-func TestSDKCompleteExampleAgainstDemo(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go command is not on PATH")
-	}
-	bin := filepath.Join(t.TempDir(), "complete")
-	build := exec.Command(goBin, "build", "-o", bin, "./examples/complete")
-	build.Dir = filepath.Join("..", "..", "sdk")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the example: %v\n%s", err, out)
-	}
-
-	s := startServer(t, t.TempDir(), "--demo")
-	demo := func(pattern string) string {
-		m := regexp.MustCompile(pattern).FindStringSubmatch(s.startup)
-		if m == nil {
-			t.Fatalf("the demo output has no %s:\n%s", pattern, s.startup)
-		}
-		return m[1]
-	}
-	clientID, clientSecret := demo(`\bCLIENT_ID=(\S+)`), demo(`\bCLIENT_SECRET=(\S+)`)
-	password := demo(`password\s+(\S+)`)
-
-	ctx := context.Background()
-	app, _ := sdk.NewClient(sdk.Config{ClientID: clientID, ClientSecret: clientSecret, APIURL: s.URL,
-		RedirectURL: s.URL + "/demo/callback", Scopes: []string{"read"}})
-	code := demoSignIn(t, s, "demo@aries.local", password, app.AuthorizationURL(sdk.GenerateState()))
-	tok, err := app.ExchangeCode(ctx, code)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	tokenFile := filepath.Join(t.TempDir(), "token.json")
-	run := func(env ...string) (string, int) {
-		cmd := exec.Command(bin)
-		cmd.Env = append(os.Environ(), append([]string{"ARIES_CLIENT_ID=" + clientID, "ARIES_CLIENT_SECRET=" + clientSecret,
-			"ARIES_API_URL=" + s.URL, "ARIES_TOKEN_FILE=" + tokenFile, "ARIES_REFRESH_TOKEN="}, env...)...)
-		out, err := cmd.CombinedOutput()
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			t.Fatal(err)
-		}
-		return string(out), cmd.ProcessState.ExitCode()
-	}
-	want := "Authenticated as: demo@aries.local\nFound 1 accounts\n"
-	if out, status := run("ARIES_REFRESH_TOKEN=" + tok.RefreshToken); out != want || status != 0 {
-		t.Errorf("first run: status %d, output\n%s\nwant\n%s", status, out, want)
-	}
-	// The environment's refresh token is spent now; the file holds the
-	// rotated one, so the next run works as well.
-	if out, status := run("ARIES_REFRESH_TOKEN=" + tok.RefreshToken); out != want || status != 0 {
-		t.Errorf("second run: status %d, output\n%s\nwant\n%s", status, out, want)
-	}
-	// With only the app's credentials, as the seed's example is written,
-	// the app acts as itself and the user endpoints refuse it.
-	tokenFile = filepath.Join(t.TempDir(), "other.json")
-	if out, status := run(); out != "Access forbidden\n" || status != 1 {
-		t.Errorf("app credentials only: status %d, output %q, want 1 and Access forbidden", status, out)
-	}
-}
-
-// demoSignIn signs the demo user in through the hosted pages and returns
-// the code the demo callback page received.
-func demoSignIn(t *testing.T, s *testServer, email, password, authURL string) string {
-	t.Helper()
-	c := browser(t)
-	resp, page := get(t, c, authURL)
-	for range 6 {
-		switch {
-		case resp.StatusCode == http.StatusOK && strings.Contains(page, `name="password"`):
-			action, fields := form(t, page)
-			fields.Set("email", email)
-			fields.Set("password", password)
-			resp, page = postForm(t, c, s.URL+action, fields)
-		case resp.StatusCode == http.StatusOK && strings.Contains(page, `name="decision"`):
-			action, fields := form(t, page)
-			fields.Set("decision", "approve")
-			resp, page = postForm(t, c, s.URL+action, fields)
-		case resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther:
-			loc, err := resp.Location()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if loc.Path == "/demo/callback" {
-				return loc.Query().Get("code")
-			}
-			resp, page = get(t, c, loc.String())
-		default:
-			t.Fatalf("unexpected step: %d\n%s", resp.StatusCode, page)
-		}
-	}
-	t.Fatal("the sign-in did not reach the demo callback")
-	return ""
 }
 
 // statusCounter counts the answers 429 of the API.
@@ -621,8 +528,11 @@ func (c *statusCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // The server's 429 answers, with their Retry-After, drive the SDK's retry.
+// The SDK waits the Retry-After in real time (its clock is its own); the
+// server's limit refills on the server's clock, which the test moves while
+// the SDK waits.
 func TestSDKRetriesTheServersRateLimit(t *testing.T) {
-	f := sdkFixture(t, "--rate-limit", "user=2/2s")
+	f := sdkFixture(t, rateLimit("user=2/2s"))
 	ctx := context.Background()
 	c := f.userClient(t, "read")
 	counter := &statusCounter{}
@@ -643,7 +553,9 @@ func TestSDKRetriesTheServersRateLimit(t *testing.T) {
 		t.Fatalf("got %v, want a 429 rate_limited with Retry-After and X-RateLimit-Reset", limited)
 	}
 
-	retrying, _ := sdk.NewClientFromBearerToken(sdk.Config{APIURL: f.URL, HTTPClient: &http.Client{Transport: counter},
+	// Each refused call moves the server's clock by the wait it asked for.
+	moving := &clockMover{next: http.DefaultTransport, counter: counter, advance: f.Clock.Add}
+	retrying, _ := sdk.NewClientFromBearerToken(sdk.Config{APIURL: f.URL, HTTPClient: &http.Client{Transport: moving},
 		Retry: sdk.RetryPolicy{MaxAttempts: 5, MaxWait: 10 * time.Second}}, tok.AccessToken)
 	before := counter.limited.Load()
 	start := time.Now()
@@ -658,4 +570,25 @@ func TestSDKRetriesTheServersRateLimit(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > 12*time.Second {
 		t.Errorf("4 calls took %v", elapsed)
 	}
+}
+
+// clockMover counts 429s like statusCounter and, for each, moves the
+// server's clock by its Retry-After, the time the SDK is about to wait.
+type clockMover struct {
+	next    http.RoundTripper
+	counter *statusCounter
+	advance func(time.Duration)
+}
+
+func (m *clockMover) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := m.next.RoundTrip(r)
+	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+		m.counter.limited.Add(1)
+		var wait time.Duration
+		if s, perr := time.ParseDuration(resp.Header.Get("Retry-After") + "s"); perr == nil {
+			wait = s
+		}
+		m.advance(wait)
+	}
+	return resp, err
 }
