@@ -155,10 +155,13 @@ func TestSDKCodeFlowWithPKCE(t *testing.T) {
 // Token.Expiry, so the test gives it a token that is due instead of
 // waiting for one to become due.
 func TestSDKAutoRefreshStoresEveryRotation(t *testing.T) {
-	f := sdkFixture(t, rateLimit("user=1000/1m"), func(c *Config) { c.AccessTokenTTL = time.Minute })
+	// A fresh token stays out of the early-refresh window for minutes, so
+	// however slowly the 100 goroutines below run (the race detector on a
+	// busy machine), exactly one refresh is due.
+	f := sdkFixture(t, rateLimit("user=1000/1m"), func(c *Config) { c.AccessTokenTTL = 10 * time.Minute })
 	ctx := context.Background()
 	cfg, ct := f.sdkConfig(f.conf, "read")
-	cfg.EarlyRefresh = 58 * time.Second
+	cfg.EarlyRefresh = time.Minute
 	tokenFile := filepath.Join(t.TempDir(), "token.json")
 	cfg.Store = sdk.NewFileStore(tokenFile)
 	app, _ := sdk.NewClient(cfg)
@@ -173,7 +176,7 @@ func TestSDKAutoRefreshStoresEveryRotation(t *testing.T) {
 		t.Error("a fresh token was replaced")
 	}
 
-	// Two seconds later the one-minute token is within the 58 s window.
+	// The first token is now within the one-minute window.
 	due := *first
 	due.Expiry = time.Now().Add(cfg.EarlyRefresh - time.Second)
 	if err := app.SetToken(ctx, &due); err != nil {
@@ -219,7 +222,7 @@ func TestSDKAutoRefreshStoresEveryRotation(t *testing.T) {
 	// A later run of the program, once the stored access token is due,
 	// starts from the stored token.
 	later := cfg
-	later.EarlyRefresh = 2 * time.Minute // the stored token (a minute) is due at once
+	later.EarlyRefresh = 11 * time.Minute // the stored token (ten minutes) is due at once
 	restarted, _ := sdk.NewClientFromRefreshToken(later, first.RefreshToken)
 	hits = ct.tokenHits.Load()
 	if _, err := restarted.Token(ctx); err != nil {

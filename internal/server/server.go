@@ -378,7 +378,7 @@ func (s *Server) Maintain(ctx context.Context) {
 	}
 }
 
-func readyz(st store.Store) http.HandlerFunc {
+func readyz(st store.Lifecycle) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
