@@ -40,8 +40,14 @@ type Handler struct {
 	Store  Store
 	Hasher *secret.Hasher // hashes new client secrets
 	Tokens Tokens
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Requests, when set, checks how each request presents its token
+	// before Tokens decides whether it is live: a bearer token with the
+	// Bearer scheme, a DPoP-bound one with the DPoP scheme and a proof of
+	// its key (RFC 9449 section 7.1). Without it only bearer tokens are
+	// accepted.
+	Requests *bearer.Verifier
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // maxBody bounds a request body; a client's JSON is well under 8 KiB.
@@ -73,22 +79,34 @@ func (h *Handler) Register(mux interface{ Handle(string, http.Handler) }) {
 // carries the admin scope and belongs to a current administrator.
 func (h *Handler) authorized(next adminFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, err := bearer.TokenFromRequest(r)
+		cred, err := bearer.CredentialsFromRequest(r)
 		switch {
 		case err != nil:
 			challenge(w, http.StatusBadRequest, oauth.InvalidRequest, err.Error())
 			return
-		case tok == "":
+		case cred.Token == "" || (h.Requests == nil && cred.Scheme != bearer.SchemeBearer):
 			challenge(w, http.StatusUnauthorized, "", "send an access token with the admin scope: Authorization: Bearer TOKEN")
 			return
 		}
 		ctx := r.Context()
-		resp, err := h.Tokens.Check(ctx, tok)
+		if h.Requests != nil {
+			// The token's signature, its scheme and, for a bound token,
+			// the proof; Tokens then asks the store whether it is live.
+			if _, err := h.Requests.VerifyRequest(ctx, r); err != nil {
+				if bad, ok := errors.AsType[*bearer.RequestError](err); ok {
+					h.Requests.Refuse(w, bad, "")
+					return
+				}
+				h.serverError(w, r, "check token", err)
+				return
+			}
+		}
+		resp, err := h.Tokens.Check(ctx, cred.Token)
 		if err != nil {
 			h.serverError(w, r, "check token", err)
 			return
 		}
-		if !resp.Active || resp.TokenType != "Bearer" {
+		if !resp.Active || (h.Requests == nil && resp.TokenType != protocol.TokenTypeBearer) {
 			challenge(w, http.StatusUnauthorized, oauth.InvalidToken, "the access token is invalid, expired or revoked")
 			return
 		}

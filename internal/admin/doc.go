@@ -6,7 +6,8 @@
 // caller as the actor; a spec it refuses is 400 invalid_request.
 //
 // Callers present an Aries access token as a bearer token (RFC 6750 section
-// 2.1, Authorization header only). The token is checked in-process exactly
+// 2.1, Authorization header only), or a DPoP-bound one with the DPoP scheme
+// and a proof of its key (RFC 9449 section 7.1, Handler.Requests). The token is checked in-process exactly
 // as introspection checks it (signature, expiry, revoked jti, revoked
 // grant, disabled client), then it must carry the scope admin and belong
 // to a user who is an administrator now: an admin flag taken away ends the

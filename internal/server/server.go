@@ -320,7 +320,7 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 	}
 	(&discovery.Handler{Issuer: cfg.Issuer, Keys: ring, DPoPAlgorithms: proofs.Algorithms()}).Register(mux.of("discovery"))
 	(&clientcenter.Handler{Store: st, Hasher: hasher, Sessions: signIn, Issuer: cfg.Issuer, Now: now, Logger: logger}).Register(mux.of("clientcenter"))
-	(&admin.Handler{Store: st, Hasher: hasher, Tokens: ih, Now: now, Logger: logger}).Register(mux.of("admin"))
+	(&admin.Handler{Store: st, Hasher: hasher, Tokens: ih, Requests: tokens, Now: now, Logger: logger}).Register(mux.of("admin"))
 	mux.of("server").HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.of("server").HandleFunc("GET /readyz", readyz(st))
 	protected.Register(mux.of("api")) // the Aries API: internal/api/routes.go

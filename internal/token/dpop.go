@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/ariesexchange/aries/internal/oauth"
+	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/sdk/dpop"
 	"github.com/ariesexchange/aries/sdk/protocol"
@@ -35,6 +36,11 @@ func (h *Handler) checkProof(ctx context.Context, w http.ResponseWriter, r *http
 		return nil, nil
 	}
 	p, err := h.DPoP.Verify(ctx, dpop.Request{Proofs: proofs, Method: r.Method, URL: h.TokenURL})
+	if dpop.Replayed(err) {
+		// Someone holds a copy of this client's request.
+		h.Logger.WarnContext(ctx, "DPoP proof replayed at the token endpoint; refused",
+			"client_id", client.ID, "source", ratelimit.RemoteIP(r))
+	}
 	if bad, ok := errors.AsType[*dpop.Error](err); ok {
 		return nil, oauth.Errorf(bad.Code, "%s", bad.Description)
 	}

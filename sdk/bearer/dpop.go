@@ -141,6 +141,7 @@ func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request) (*Claims,
 	case cred.Scheme == SchemeBearer && c.Bound():
 		// RFC 9449 section 7.1: a bound token is worthless without the
 		// key; presented as Bearer it is someone else's copy.
+		v.stolen(ctx, r, c, "a DPoP-bound token presented as Bearer")
 		return nil, refuse(protocol.ErrInvalidToken, "the access token is bound to a DPoP key: send it with the DPoP scheme and a proof")
 	case cred.Scheme == SchemeDPoP && !c.Bound():
 		return nil, refuse(protocol.ErrInvalidToken, "the access token is not bound to a DPoP key: send it with the Bearer scheme")
@@ -153,11 +154,23 @@ func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request) (*Claims,
 	})
 	if err != nil {
 		if bad, ok := errors.AsType[*dpop.Error](err); ok {
+			switch {
+			case dpop.Replayed(err):
+				v.stolen(ctx, r, c, "a DPoP proof replayed")
+			case bad.Code == protocol.ErrInvalidToken:
+				v.stolen(ctx, r, c, "a DPoP-bound token with a proof of another key")
+			}
 			return nil, refuse(bad.Code, bad.Description)
 		}
 		return nil, fmt.Errorf("bearer: checking the DPoP proof: %w", err)
 	}
 	return c, nil
+}
+
+// stolen logs, at WARN, a request that used a copy of someone's token or
+// proof: whose token, and from where. The token is never logged.
+func (v *Verifier) stolen(ctx context.Context, r *http.Request, c *Claims, what string) {
+	v.cfg.Logger.WarnContext(ctx, what+"; refused", "client_id", c.ClientID, "sub", c.Subject, "jti", c.JTI, "source", r.RemoteAddr)
 }
 
 // requestURL is the URL a proof's "htu" must name for r (DPoPConfig.BaseURL).
@@ -180,12 +193,13 @@ func (v *Verifier) DPoPNonce() string { return v.proofs.Nonce() }
 // the "algs" of its DPoP challenge.
 func (v *Verifier) DPoPAlgorithms() []string { return v.proofs.Algorithms() }
 
-// refuse answers a request VerifyRequest refused, or one whose token lacks
-// scope (403 insufficient_scope), with the challenges of both schemes:
-// first the one the request used, carrying the error (RFC 6750 section 3,
-// RFC 9449 section 7.1), then the other, bare, so a client learns it may
-// use either. A use_dpop_nonce answer carries the nonce to use (section 9).
-func (v *Verifier) refuse(w http.ResponseWriter, e *RequestError, scope string) {
+// Refuse answers a request VerifyRequest refused, or one whose token lacks
+// scope (403 insufficient_scope), as Require does: with the challenges of
+// both schemes, first the one the request used, carrying the error (RFC
+// 6750 section 3, RFC 9449 section 7.1), then the other, bare, so a client
+// learns it may use either; a use_dpop_nonce answer carries the nonce to
+// use (section 9); the body is JSON {"error","error_description"}.
+func (v *Verifier) Refuse(w http.ResponseWriter, e *RequestError, scope string) {
 	algs := strings.Join(v.proofs.Algorithms(), " ")
 	used, other := challenge(SchemeBearer, v.cfg.Realm, "", e.Code, e.Description, scope), challenge(SchemeDPoP, v.cfg.Realm, algs, "", "", "")
 	if e.Scheme == SchemeDPoP {

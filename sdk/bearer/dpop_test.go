@@ -3,6 +3,7 @@ package bearer
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -362,6 +363,43 @@ func TestCredentialsFromRequest(t *testing.T) {
 		tok, _ := TokenFromRequest(r)
 		if wantTok := map[bool]string{true: tt.want.Token}[tt.want.Scheme == SchemeBearer]; tok != wantTok {
 			t.Errorf("%s: TokenFromRequest %q, want %q", tt.name, tok, wantTok)
+		}
+	}
+}
+
+// TestRequireDPoPLogsCopies: a copy of a bound token or of a proof is a
+// security event, logged at WARN with whose token it is, never the token.
+func TestRequireDPoPLogsCopies(t *testing.T) {
+	a := newAuthority(t)
+	alice, mallory := newHolder(t), newHolder(t)
+	bound := alice.boundToken(t, a)
+	var log strings.Builder
+	v, err := NewVerifier(Config{JWKSURL: a.srv.URL, Issuer: issuer, Audience: audience, Now: func() time.Time { return now },
+		Logger: slog.New(slog.NewTextHandler(&log, nil)), DPoP: DPoPConfig{BaseURL: audience}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *Claims
+	h := protected(v, "", &got)
+	proof := alice.proof(t, "GET", resourceURL, bound, "")
+	send(h, "GET", resourceURL, "DPoP "+bound, proof)
+	for _, r := range []struct{ authorization, proof, want string }{
+		{"Bearer " + bound, "", "presented as Bearer"},
+		{"DPoP " + bound, mallory.proof(t, "GET", resourceURL, bound, ""), "a proof of another key"},
+		{"DPoP " + bound, proof, "a DPoP proof replayed"},
+	} {
+		log.Reset()
+		var proofs []string
+		if r.proof != "" {
+			proofs = []string{r.proof}
+		}
+		send(h, "GET", resourceURL, r.authorization, proofs...)
+		line := log.String()
+		if !strings.Contains(line, "level=WARN") || !strings.Contains(line, r.want) || !strings.Contains(line, "client_id=aries_ci_app") {
+			t.Errorf("%s: logged %q", r.want, line)
+		}
+		if strings.Contains(line, bound) {
+			t.Errorf("%s: the token was logged", r.want)
 		}
 	}
 }

@@ -71,7 +71,7 @@ func (v *Verifier) RequireAny(scopes ...string) func(http.Handler) http.Handler 
 			c, err := v.VerifyRequest(r.Context(), r)
 			if err != nil {
 				if bad, ok := errors.AsType[*RequestError](err); ok {
-					v.refuse(w, bad, "")
+					v.Refuse(w, bad, "")
 					return
 				}
 				v.cfg.Logger.ErrorContext(r.Context(), "cannot verify access token", "err", err)
@@ -87,7 +87,7 @@ func (v *Verifier) RequireAny(scopes ...string) func(http.Handler) http.Handler 
 				if c.Bound() {
 					scheme = SchemeDPoP
 				}
-				v.refuse(w, &RequestError{Status: http.StatusForbidden, Code: protocol.ErrInsufficientScope,
+				v.Refuse(w, &RequestError{Status: http.StatusForbidden, Code: protocol.ErrInsufficientScope,
 					Description: "the access token lacks " + what, Scheme: scheme}, want)
 				return
 			}

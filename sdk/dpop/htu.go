@@ -22,7 +22,7 @@ func NormalizeURL(rawURL string) (string, error) {
 	if scheme != "http" && scheme != "https" {
 		return "", errors.New("dpop: not an http or https URL")
 	}
-	if u.Opaque != "" || u.Host == "" {
+	if u.Opaque != "" || u.Hostname() == "" {
 		return "", errors.New("dpop: not an absolute URL with a host")
 	}
 	host := strings.ToLower(u.Hostname())

@@ -44,6 +44,7 @@ func TestNormalizeURL(t *testing.T) {
 		{in: "ftp://a.example/x", wantErr: true},
 		{in: "urn:ietf:x", wantErr: true},
 		{in: "https:///path", wantErr: true},
+		{in: "HTTP://:", wantErr: true}, // a port and no host (found by FuzzNormalizeURL)
 		{in: "https://a.example/%zz", wantErr: true},
 		{in: "", wantErr: true},
 	}
@@ -70,4 +71,23 @@ func TestRemoveDotSegments(t *testing.T) {
 			t.Errorf("removeDotSegments(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// FuzzNormalizeURL: normalising never panics and is idempotent, so two
+// URLs compare equal exactly when their normal forms do.
+func FuzzNormalizeURL(f *testing.F) {
+	for _, s := range []string{"https://api.aries.example/v1/users/me", "HTTP://A.example:80/./a/../%7e?q#f",
+		"http://[::1]:8080/cb", "https://u@h/%2f%zz", "https://h/a/b/../../../c/.", "https://h:/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		n, err := NormalizeURL(raw)
+		if err != nil {
+			return
+		}
+		again, err := NormalizeURL(n)
+		if err != nil || again != n {
+			t.Fatalf("NormalizeURL(%q) = %q, which normalises to %q, %v", raw, n, again, err)
+		}
+	})
 }

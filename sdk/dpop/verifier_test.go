@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -380,6 +381,12 @@ func TestVerifyRefusesReplays(t *testing.T) {
 		if e, ok := errors.AsType[*Error](err); !ok || e.Code != protocol.ErrInvalidDPoPProof {
 			t.Errorf("replay %v later: %v, want invalid_dpop_proof", later, err)
 		}
+		if later < time.Minute && !Replayed(err) {
+			t.Errorf("replay %v later: Replayed false", later)
+		}
+		if later > time.Minute && Replayed(err) {
+			t.Errorf("an expired proof %v later: Replayed true, want an iat refusal", later)
+		}
 	}
 	now = t0
 	h := goodHeader(t)
@@ -409,6 +416,64 @@ type failingCache struct{}
 
 func (failingCache) Use(context.Context, string, time.Time) (bool, error) {
 	return false, errors.New("cache down")
+}
+
+// TestVerifyConfiguredAlgorithms: algorithms beyond the default list work
+// once configured, and the default ones are then refused.
+func TestVerifyConfiguredAlgorithms(t *testing.T) {
+	testKeys(t)
+	v, err := NewVerifier(Config{Algorithms: []string{"ES384", "RS384", "PS512"}, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []struct {
+		key  crypto.Signer
+		alg  string
+		want bool
+	}{{ec384Key, "ES384", true}, {rsaKey, "RS384", true}, {rsaKey, "PS512", true}, {ecKey, "ES256", false}} {
+		h := goodHeader(t)
+		h["alg"], h["jwk"] = k.alg, jwkOf(t, k.key.Public())
+		input := forgeInput(t, h, goodClaims())
+		proof := input + "." + base64.RawURLEncoding.EncodeToString(signWith(t, k.key, k.alg, []byte(input)))
+		_, err := v.Verify(context.Background(), Request{Proofs: []string{proof}, Method: "GET", URL: apiURL, AccessToken: token})
+		if (err == nil) != k.want {
+			t.Errorf("%s: %v, want accepted %t", k.alg, err, k.want)
+		}
+	}
+}
+
+// forgeInput is the signing input of a JWS with header and claims.
+func forgeInput(t testing.TB, header, claims map[string]any) string {
+	t.Helper()
+	hb, _ := json.Marshal(header)
+	cb, _ := json.Marshal(claims)
+	return base64.RawURLEncoding.EncodeToString(hb) + "." + base64.RawURLEncoding.EncodeToString(cb)
+}
+
+// signWith signs input with algorithms beyond those of sign.
+func signWith(t testing.TB, key crypto.Signer, alg string, input []byte) []byte {
+	t.Helper()
+	switch alg {
+	case "ES384":
+		sum := sha512.Sum384(input)
+		r, s, err := ecdsa.Sign(rand.Reader, key.(*ecdsa.PrivateKey), sum[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]byte, 96)
+		r.FillBytes(out[:48])
+		s.FillBytes(out[48:])
+		return out
+	case "RS384":
+		sum := sha512.Sum384(input)
+		out, _ := rsa.SignPKCS1v15(rand.Reader, key.(*rsa.PrivateKey), crypto.SHA384, sum[:])
+		return out
+	case "PS512":
+		sum := sha512.Sum512(input)
+		out, _ := rsa.SignPSS(rand.Reader, key.(*rsa.PrivateKey), crypto.SHA512, sum[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		return out
+	}
+	return sign(t, key, alg, input)
 }
 
 func TestNewVerifierRefusesSymmetricAlgorithms(t *testing.T) {
