@@ -29,7 +29,7 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 class AriesClient:
     """A client of the Aries API.
 
-    Built from one of seed 002's starting points:
+    Built from one of the SDK page's starting points:
 
     * ``AriesClient(client_id=..., client_secret=...)``: an app. Until it
       holds a user's token, its API calls act as the app itself, with

@@ -75,7 +75,7 @@ class AuthorizationCodeTest(LiveTest):
         user = self.main.users["trader"]
         verifier = generate_code_verifier()
         challenge = code_challenge_s256(verifier)
-        # No scope: the client's enabled scopes (DESIGN.md section 13).
+        # No scope: the client's enabled scopes (docs/scopes.md#default-scope).
         code = self.code(app, user, code_challenge=challenge, code_challenge_method="S256")
         with self.assertRaises(AriesAPIError) as ctx:
             app.oauth2.exchange_code(code, REDIRECT, code_verifier=generate_code_verifier())

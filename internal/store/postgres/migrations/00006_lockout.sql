@@ -1,4 +1,4 @@
--- Failed sign-ins and second-factor locks (DESIGN.md section 8), shared by
+-- Failed sign-ins and second-factor locks (docs/security.md#throttles-an-attacker-cannot-steer), shared by
 -- every instance. Conventions as in 00001_init.sql.
 
 -- +goose Up

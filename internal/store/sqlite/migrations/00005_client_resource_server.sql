@@ -1,4 +1,4 @@
--- Resource servers (DESIGN.md section 8): clients an administrator allows to
+-- Resource servers (docs/security.md#who-may-introspect): clients an administrator allows to
 -- introspect tokens issued to other clients. Every existing client starts
 -- as an ordinary one, which may introspect only its own tokens.
 -- Conventions as in 00001_init.sql.
