@@ -99,6 +99,20 @@ type Spec struct {
 	// tokens from the client, so its owner may set it, as an
 	// administrator may.
 	DPoPBound bool
+
+	// Financial-grade settings (docs/fapi.md), each the client's own
+	// choice: they only narrow how it may obtain tokens. AuthMethod is
+	// token_endpoint_auth_method ("" keeps a confidential client's secret
+	// usable either way); JWKS the inline JWK Set of private_key_jwt;
+	// Profile "" or "fapi2"; RequirePAR is
+	// require_pushed_authorization_requests; RefreshRotation "", "rotate"
+	// or "none"; RefreshGrace is refresh_token_grace_seconds.
+	AuthMethod      string
+	JWKS            string
+	Profile         string
+	RequirePAR      bool
+	RefreshRotation string
+	RefreshGrace    int
 }
 
 // Actor is who asks the registry to create or change a client. What only an
@@ -166,6 +180,12 @@ func (s Spec) check(by Actor, old *store.Client) ([]string, error) {
 	if old != nil {
 		public, was = old.Type == store.Public, *old
 	}
+	errs = append(errs, s.validateFinancialGrade(public)...)
+	// A client moving to a secret method needs a secret to send.
+	if old != nil && !public && old.SecretHash == "" &&
+		(s.AuthMethod == "" || s.AuthMethod == store.AuthSecretBasic || s.AuthMethod == store.AuthSecretPost) {
+		errs = append(errs, errors.New("the client has no secret to authenticate with: rotate its secret first (aries clients rotate-secret ID)"))
+	}
 	// The admin scope opens the admin API to whoever an administrator
 	// signs in with the client; so not only adding it but keeping it is an
 	// administrator's decision: a developer's edit of a client that has it
@@ -197,6 +217,7 @@ func (s Spec) check(by Actor, old *store.Client) ([]string, error) {
 // it returns the secret, which exists in clear only in this return value.
 // A spec the registry will not register is a *Refusal.
 func Create(ctx context.Context, st store.ClientStore, h *secret.Hasher, by Actor, s Spec, now time.Time) (store.Client, string, error) {
+	s = s.withProfileDefaults()
 	scopes, err := s.check(by, nil)
 	if err != nil {
 		return store.Client{}, "", err
@@ -217,11 +238,22 @@ func Create(ctx context.Context, st store.ClientStore, h *secret.Hasher, by Acto
 		IDTokenSignedResponseAlg: s.idTokenAlg(),
 
 		DPoPBoundAccessTokens: s.DPoPBound,
+
+		TokenEndpointAuthMethod:  s.AuthMethod,
+		JWKS:                     s.JWKS,
+		Profile:                  s.Profile,
+		RequirePAR:               s.RequirePAR,
+		RefreshTokenRotation:     s.RefreshRotation,
+		RefreshTokenGraceSeconds: s.RefreshGrace,
 	}
 	var clientSecret string
-	if s.Public {
-		c.Type = store.Public
-	} else {
+	switch {
+	case s.Public:
+		c.Type, c.TokenEndpointAuthMethod = store.Public, store.AuthNone
+	case s.AuthMethod == store.AuthPrivateKeyJWT:
+		// It proves itself with its key: no secret is made, so none can
+		// leak.
+	default:
 		clientSecret = secret.New(secret.ClientSecretPrefix)
 		c.SecretHash = h.Hash(clientSecret)
 	}
@@ -240,6 +272,9 @@ func RotateSecret(ctx context.Context, st store.ClientStore, h *secret.Hasher, i
 	}
 	if c.Type != store.Confidential {
 		return "", errors.New("a public client has no secret")
+	}
+	if c.TokenEndpointAuthMethod == store.AuthPrivateKeyJWT {
+		return "", errors.New("the client authenticates with private_key_jwt and has no secret; change its auth method first (aries clients update ID --auth-method client_secret_basic)")
 	}
 	clientSecret := secret.New(secret.ClientSecretPrefix)
 	if err := st.SetClientSecret(ctx, id, h.Hash(clientSecret), now); err != nil {

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/ariesexchange/aries/internal/store"
@@ -32,6 +33,16 @@ type ClientView struct {
 	// DPoPBoundAccessTokens: the client gets DPoP-bound tokens only (RFC
 	// 9449 section 5.2, docs/dpop.md).
 	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
+
+	// Financial-grade settings (docs/fapi.md), named as RFC 7591, RFC 9126
+	// and docs/fapi.md name them. JWKS is the inline JWK Set, null when the
+	// client has none.
+	TokenEndpointAuthMethod            string          `json:"token_endpoint_auth_method"`
+	JWKS                               json.RawMessage `json:"jwks"`
+	Profile                            string          `json:"profile"`
+	RequirePushedAuthorizationRequests bool            `json:"require_pushed_authorization_requests"`
+	RefreshTokenRotation               string          `json:"refresh_token_rotation"`
+	RefreshTokenGraceSeconds           int             `json:"refresh_token_grace_seconds"`
 }
 
 // View renders c, with clientSecret when it was just made.
@@ -43,7 +54,19 @@ func View(c store.Client, clientSecret string) ClientView {
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 		PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs), IDTokenSignedResponseAlg: idtokenAlg(c),
 		DPoPBoundAccessTokens: c.DPoPBoundAccessTokens,
+
+		TokenEndpointAuthMethod: c.AuthMethod(), JWKS: jwks(c.JWKS), Profile: c.Profile,
+		RequirePushedAuthorizationRequests: c.RequirePAR,
+		RefreshTokenRotation:               c.Rotation(), RefreshTokenGraceSeconds: c.RefreshTokenGraceSeconds,
 	}
+}
+
+// jwks is a stored JWK Set as JSON, null for none.
+func jwks(raw string) json.RawMessage {
+	if raw == "" {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(raw)
 }
 
 // nonNil keeps empty lists as [] rather than null in JSON.

@@ -102,6 +102,75 @@ type Client struct {
 	// 9449 section 5.2, dpop_bound_access_tokens); a token request without
 	// a DPoP proof is refused.
 	DPoPBoundAccessTokens bool
+
+	// Financial-grade settings (docs/fapi.md). TokenEndpointAuthMethod is
+	// how the client authenticates (RFC 7591 section 2): one of the
+	// AuthMethod constants, or "" for a confidential client registered
+	// without a choice, which may send its secret either way.
+	TokenEndpointAuthMethod string
+	// JWKS is the client's public keys as an inline JWK Set (RFC 7517
+	// section 5), the keys of its private_key_jwt assertions; "" for none.
+	JWKS string
+	// Profile is "" or ProfileFAPI2 (FAPI 2.0 Security Profile).
+	Profile string
+	// RequirePAR refuses authorization requests not pushed first (RFC
+	// 9126 section 6, require_pushed_authorization_requests).
+	RequirePAR bool
+	// RefreshTokenRotation is "" (the default: RotationRotate, or
+	// RotationNone under the FAPI 2.0 profile), RotationRotate or
+	// RotationNone.
+	RefreshTokenRotation string
+	// RefreshTokenGraceSeconds: for this long after a rotation the parent
+	// token, presented again by the same client (and key), returns the same
+	// child; 0-60.
+	RefreshTokenGraceSeconds int
+}
+
+// Client authentication methods (RFC 7591 section 2, RFC 7523 section 2.2).
+const (
+	AuthSecretBasic   = "client_secret_basic"
+	AuthSecretPost    = "client_secret_post"
+	AuthPrivateKeyJWT = "private_key_jwt"
+	AuthNone          = "none"
+)
+
+// ProfileFAPI2 is the FAPI 2.0 Security Profile (docs/fapi.md).
+const ProfileFAPI2 = "fapi2"
+
+// Refresh-token rotation policies (docs/fapi.md#refresh-token-policy).
+const (
+	RotationRotate = "rotate"
+	RotationNone   = "none"
+)
+
+// AuthMethod is the client's token_endpoint_auth_method as metadata and
+// `clients show` name it: "none" for a public client, client_secret_basic
+// (RFC 7591 section 2's default) for a confidential one registered without
+// a choice, which may also send its secret in the body.
+func (c Client) AuthMethod() string {
+	switch {
+	case c.TokenEndpointAuthMethod != "":
+		return c.TokenEndpointAuthMethod
+	case c.Type == Public:
+		return AuthNone
+	}
+	return AuthSecretBasic
+}
+
+// FAPI2 reports whether the client is under the FAPI 2.0 Security Profile.
+func (c Client) FAPI2() bool { return c.Profile == ProfileFAPI2 }
+
+// Rotation is the client's refresh-token policy: as registered, else none
+// under the FAPI 2.0 profile (which forbids rotation without a grace
+// window), else rotate.
+func (c Client) Rotation() string {
+	switch {
+	case c.RefreshTokenRotation != "":
+		return c.RefreshTokenRotation
+	case c.FAPI2():
+		return RotationNone
+	}
+	return RotationRotate
 }
 
 // SigningKey is one JWT signing key. The private key is stored encrypted

@@ -16,20 +16,26 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 		`INSERT INTO clients (id, name, type, first_party, secret_hash, redirect_uris, scopes,
 		                      disabled, owner_id, resource_server, created_at, updated_at,
 		                      post_logout_redirect_uris, id_token_signed_response_alg,
-		                      dpop_bound_access_tokens)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		                      dpop_bound_access_tokens, token_endpoint_auth_method, jwks,
+		                      profile, require_par, refresh_token_rotation,
+		                      refresh_token_grace_seconds)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+		         $16, $17, $18, $19, $20, $21)`,
 		c.ID, c.Name, string(c.Type), c.FirstParty, c.SecretHash,
 		list(c.RedirectURIs), list(c.Scopes), c.Disabled, c.OwnerID,
 		c.ResourceServer, ts(c.CreatedAt), ts(c.UpdatedAt),
 		list(c.PostLogoutRedirectURIs), c.IDTokenSignedResponseAlg,
-		c.DPoPBoundAccessTokens)
+		c.DPoPBoundAccessTokens, c.TokenEndpointAuthMethod, c.JWKS,
+		c.Profile, c.RequirePAR, c.RefreshTokenRotation,
+		c.RefreshTokenGraceSeconds)
 	return dbErr("create client", err)
 }
 
 const clientColumns = `id, name, type, first_party, secret_hash, redirect_uris, scopes,
 	disabled, owner_id, resource_server, created_at, updated_at,
 	post_logout_redirect_uris, id_token_signed_response_alg,
-	dpop_bound_access_tokens`
+	dpop_bound_access_tokens, token_endpoint_auth_method, jwks,
+	profile, require_par, refresh_token_rotation, refresh_token_grace_seconds`
 
 func scanClient(row pgx.Row) (store.Client, error) {
 	var c store.Client
@@ -38,7 +44,8 @@ func scanClient(row pgx.Row) (store.Client, error) {
 	err := row.Scan(&c.ID, &c.Name, &typ, &c.FirstParty, &c.SecretHash, &c.RedirectURIs, &c.Scopes,
 		&c.Disabled, &c.OwnerID, &c.ResourceServer, &created, &updated,
 		&c.PostLogoutRedirectURIs, &c.IDTokenSignedResponseAlg,
-		&c.DPoPBoundAccessTokens)
+		&c.DPoPBoundAccessTokens, &c.TokenEndpointAuthMethod, &c.JWKS,
+		&c.Profile, &c.RequirePAR, &c.RefreshTokenRotation, &c.RefreshTokenGraceSeconds)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -78,7 +85,7 @@ func (s *Store) Clients(ctx context.Context, ownerID string) ([]store.Client, er
 
 // UpdateClient replaces the name, redirect URIs, scopes, first-party and
 // resource-server flags, post-logout redirect URIs, ID token algorithm and
-// DPoP binding of client c.ID, and its UpdatedAt when c.UpdatedAt is set.
+// DPoP binding and financial-grade settings of client c.ID, and its UpdatedAt when c.UpdatedAt is set.
 // Type, secret, disabled flag, owner and CreatedAt are left alone.
 // ErrNotFound if the client does not exist.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
@@ -87,10 +94,14 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 		    SET name = $1, redirect_uris = $2, scopes = $3, first_party = $4, resource_server = $5,
 		        updated_at = COALESCE($6, updated_at),
 		        post_logout_redirect_uris = $8, id_token_signed_response_alg = $9,
-		        dpop_bound_access_tokens = $10
+		        dpop_bound_access_tokens = $10, token_endpoint_auth_method = $11, jwks = $12,
+		        profile = $13, require_par = $14, refresh_token_rotation = $15,
+		        refresh_token_grace_seconds = $16
 		  WHERE id = $7`,
 		c.Name, list(c.RedirectURIs), list(c.Scopes), c.FirstParty, c.ResourceServer, ts(c.UpdatedAt), c.ID,
-		list(c.PostLogoutRedirectURIs), c.IDTokenSignedResponseAlg, c.DPoPBoundAccessTokens)
+		list(c.PostLogoutRedirectURIs), c.IDTokenSignedResponseAlg, c.DPoPBoundAccessTokens,
+		c.TokenEndpointAuthMethod, c.JWKS, c.Profile, c.RequirePAR, c.RefreshTokenRotation,
+		c.RefreshTokenGraceSeconds)
 	return mustAffect("update client", tag, err)
 }
 

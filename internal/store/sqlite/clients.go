@@ -14,20 +14,25 @@ func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
 		`INSERT INTO clients (id, name, type, first_party, secret_hash, redirect_uris, scopes,
 		                      disabled, owner_id, resource_server, created_at, updated_at,
 		                      post_logout_redirect_uris, id_token_signed_response_alg,
-		                      dpop_bound_access_tokens)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		                      dpop_bound_access_tokens, token_endpoint_auth_method, jwks,
+		                      profile, require_par, refresh_token_rotation,
+		                      refresh_token_grace_seconds)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, string(c.Type), boolInt(c.FirstParty), c.SecretHash,
 		list(c.RedirectURIs), list(c.Scopes), boolInt(c.Disabled), c.OwnerID,
 		boolInt(c.ResourceServer), ms(c.CreatedAt), ms(c.UpdatedAt),
 		list(c.PostLogoutRedirectURIs), c.IDTokenSignedResponseAlg,
-		boolInt(c.DPoPBoundAccessTokens))
+		boolInt(c.DPoPBoundAccessTokens), c.TokenEndpointAuthMethod, c.JWKS,
+		c.Profile, boolInt(c.RequirePAR), c.RefreshTokenRotation,
+		c.RefreshTokenGraceSeconds)
 	return dbErr("create client", err)
 }
 
 const clientColumns = `id, name, type, first_party, secret_hash, redirect_uris, scopes,
 	disabled, owner_id, resource_server, created_at, updated_at,
 	post_logout_redirect_uris, id_token_signed_response_alg,
-	dpop_bound_access_tokens`
+	dpop_bound_access_tokens, token_endpoint_auth_method, jwks,
+	profile, require_par, refresh_token_rotation, refresh_token_grace_seconds`
 
 func scanClient(row scanner) (store.Client, error) {
 	var c store.Client
@@ -36,7 +41,8 @@ func scanClient(row scanner) (store.Client, error) {
 	err := row.Scan(&c.ID, &c.Name, &typ, &c.FirstParty, &c.SecretHash, &uris, &scopes,
 		&c.Disabled, &c.OwnerID, &c.ResourceServer, &created, &updated,
 		&logoutURIs, &c.IDTokenSignedResponseAlg,
-		&c.DPoPBoundAccessTokens)
+		&c.DPoPBoundAccessTokens, &c.TokenEndpointAuthMethod, &c.JWKS,
+		&c.Profile, &c.RequirePAR, &c.RefreshTokenRotation, &c.RefreshTokenGraceSeconds)
 	if err != nil {
 		return store.Client{}, err
 	}
@@ -88,7 +94,7 @@ func (s *Store) Clients(ctx context.Context, ownerID string) ([]store.Client, er
 
 // UpdateClient replaces the name, redirect URIs, scopes, first-party and
 // resource-server flags, post-logout redirect URIs, ID token algorithm and
-// DPoP binding of client c.ID, and its UpdatedAt when c.UpdatedAt is set.
+// DPoP binding and financial-grade settings of client c.ID, and its UpdatedAt when c.UpdatedAt is set.
 // Type, secret, disabled flag, owner and CreatedAt are left alone.
 // ErrNotFound if the client does not exist.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
@@ -97,11 +103,15 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 		    SET name = ?, redirect_uris = ?, scopes = ?, first_party = ?, resource_server = ?,
 		        updated_at = COALESCE(?, updated_at),
 		        post_logout_redirect_uris = ?, id_token_signed_response_alg = ?,
-		        dpop_bound_access_tokens = ?
+		        dpop_bound_access_tokens = ?, token_endpoint_auth_method = ?, jwks = ?,
+		        profile = ?, require_par = ?, refresh_token_rotation = ?,
+		        refresh_token_grace_seconds = ?
 		  WHERE id = ?`,
 		c.Name, list(c.RedirectURIs), list(c.Scopes), boolInt(c.FirstParty), boolInt(c.ResourceServer),
 		ms(c.UpdatedAt), list(c.PostLogoutRedirectURIs), c.IDTokenSignedResponseAlg,
-		boolInt(c.DPoPBoundAccessTokens), c.ID)
+		boolInt(c.DPoPBoundAccessTokens), c.TokenEndpointAuthMethod, c.JWKS,
+		c.Profile, boolInt(c.RequirePAR), c.RefreshTokenRotation,
+		c.RefreshTokenGraceSeconds, c.ID)
 	return mustAffect("update client", res, err)
 }
 

@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshTokenDPoPBinding", testRefreshTokenDPoPBinding},
 		{"UseDPoPProofs", testUseDPoPProofs},
 		{"OIDCClientSettings", testOIDCClientSettings},
+		{"FinancialGradeClientSettings", testFinancialGradeClientSettings},
 		{"UserEmailVerified", testUserEmailVerified},
 		{"AuthCodeNonceAndSession", testAuthCodeNonceAndSession},
 		{"RetireSigningKeysPerAlgorithm", testRetireSigningKeysPerAlgorithm},
