@@ -3,6 +3,7 @@ package aries
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,15 @@ type Config struct {
 	RedirectURL  string   // the registered redirect URI of the authorization code flow
 	Scopes       []string // asked for when a call names none, e.g. []string{"read", "trade"}
 
+	// ClientKey, instead of ClientSecret, authenticates the client with
+	// private_key_jwt (RFC 7523): each request that authenticates it
+	// carries a new assertion signed with this key (ES256 for P-256, EdDSA
+	// for Ed25519, PS256 for RSA) whose public key is registered with the
+	// client; its "aud" is Issuer, as Aries expects. ClientKeyID,
+	// optional, is the key's "kid" in the registered JWKS.
+	ClientKey   crypto.Signer
+	ClientKeyID string
+
 	// APIURL is the base URL of the token endpoint and the API, default
 	// DefaultAPIURL. AuthURL is the base URL of the hosted sign-in pages,
 	// default DefaultAuthURL, or APIURL when only APIURL is set: one
@@ -47,8 +57,9 @@ type Config struct {
 	APIURL  string
 	AuthURL string
 	// Issuer is the issuer ID tokens must name (OpenID Connect Core 1.0
-	// section 3.1.3.7), default the API base URL: the issuer of
-	// `aries serve` is the URL it serves on.
+	// section 3.1.3.7) and the "aud" of ClientKey's assertions, default
+	// the API base URL: the issuer of `aries serve` is the URL it serves
+	// on.
 	Issuer string
 
 	// HTTPClient sends every request, default http.DefaultClient.
@@ -71,6 +82,13 @@ type Config struct {
 	// DPoP, when set, binds the client's tokens to a key it holds (RFC
 	// 9449; see DPoP): &aries.DPoP{} makes an ES256 key for the client.
 	DPoP *DPoP
+
+	// PushAuthorizationRequests makes AuthorizationURLContext push each
+	// authorization request to Aries first (RFC 9126), as clients
+	// registered with require_pushed_authorization_requests, or with the
+	// fapi2 profile, must: the URL then carries only client_id and a
+	// one-time request_uri.
+	PushAuthorizationRequests bool
 }
 
 // Client calls Aries for one app and, when it holds a token, for one user
@@ -173,6 +191,17 @@ func newClient(cfg Config, tok *Token) (*Client, error) {
 	if c.hc == nil {
 		c.hc = http.DefaultClient
 	}
+	// Below DPoP's transport, so that a request it sends again for a
+	// nonce gets a new assertion too (clientkey.go).
+	keyed, err := newClientKeyTransport(cfg, c.hc.Transport, api, c.issuer(), func() time.Time { return c.now() })
+	if err != nil {
+		return nil, err
+	}
+	if keyed != nil {
+		hc := *c.hc
+		hc.Transport = keyed
+		c.hc = &hc
+	}
 	if cfg.DPoP != nil {
 		// Every request, x/oauth2's token requests included, goes through
 		// c.hc: its transport adds the proofs.
@@ -185,7 +214,7 @@ func newClient(cfg Config, tok *Token) (*Client, error) {
 		c.hc, c.dpop = &hc, t
 	}
 	var app appFunc
-	if tok == nil && cfg.ClientID != "" && cfg.ClientSecret != "" {
+	if tok == nil && cfg.ClientID != "" && (cfg.ClientSecret != "" || cfg.ClientKey != nil) {
 		app = c.clientCredentials
 	}
 	c.tokens = newTokenManager(tok, cfg.Store, cfg.EarlyRefresh, func() time.Time { return c.now() }, c.RefreshToken, app)

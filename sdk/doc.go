@@ -63,6 +63,17 @@
 // key. A public client that stores its refresh token across runs must
 // keep its key too. The repository's docs/dpop.md explains the protocol.
 //
+// # Key-based client authentication
+//
+// With Config.ClientKey set instead of ClientSecret, the client proves
+// itself with private_key_jwt (RFC 7523): every request that authenticates
+// it (code exchange, refresh, client credentials, pushed authorization
+// requests, revocation, first-party sign-in) carries a new JWT signed
+// with the key, valid 60 seconds, whose aud is Config.Issuer. Nothing
+// secret leaves the app; Aries holds only the public key. It works with
+// DPoP, whose nonce retries get a new assertion. The repository's
+// docs/fapi.md explains the protocol.
+//
 // # Errors
 //
 // Every error answer of Aries is an *Error with the HTTP status, the OAuth

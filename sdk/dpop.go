@@ -63,7 +63,8 @@ func newDPoPTransport(cfg *DPoP, base http.RoundTripper, tokenURL string, now fu
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &dpopTransport{base: base, signer: s, tokenURL: tu, nonces: map[string]string{}}, nil
+	parPath := strings.TrimSuffix(tu.Path, protocol.TokenPath) + protocol.PARPath
+	return &dpopTransport{base: base, signer: s, tokenURL: tu, parPath: parPath, nonces: map[string]string{}}, nil
 }
 
 // dpopTransport adds a DPoP proof (RFC 9449 section 4) to each token
@@ -75,6 +76,7 @@ type dpopTransport struct {
 	base     http.RoundTripper
 	signer   *dpop.Signer
 	tokenURL *url.URL
+	parPath  string // the path of the PAR endpoint, on tokenURL's host
 
 	mu     sync.Mutex
 	nonces map[string]string // origin -> the latest DPoP-Nonce it sent
@@ -137,11 +139,13 @@ func dpopToken(req *http.Request) (string, bool) {
 }
 
 // isTokenRequest reports whether req goes to the token endpoint, where
-// every request carries a proof (RFC 9449 section 5).
+// every request carries a proof (RFC 9449 section 5), or to the pushed
+// authorization request endpoint beside it, where a proof binds the code
+// to the key (section 10.1).
 func (t *dpopTransport) isTokenRequest(req *http.Request) bool {
 	u := req.URL
 	return req.Method == http.MethodPost && strings.EqualFold(u.Scheme, t.tokenURL.Scheme) &&
-		strings.EqualFold(u.Host, t.tokenURL.Host) && u.Path == t.tokenURL.Path
+		strings.EqualFold(u.Host, t.tokenURL.Host) && (u.Path == t.tokenURL.Path || u.Path == t.parPath)
 }
 
 func (t *dpopTransport) nonce(origin string) string {

@@ -24,6 +24,10 @@ type fakeAries struct {
 	clientID, secret string
 	expiresIn        int64         // lifetime of issued access tokens
 	refreshDelay     time.Duration // makes concurrent refreshes overlap
+	// keepRefresh plays a client whose refresh tokens are not rotated
+	// (docs/fapi.md#refresh-token-policy): a refresh leaves the token
+	// valid and answers without a refresh_token.
+	keepRefresh bool
 
 	refreshes atomic.Int64 // refresh_token grants served
 	tokenHits atomic.Int64 // token endpoint requests
@@ -134,13 +138,15 @@ func (f *fakeAries) token(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(f.refreshDelay)
 		f.mu.Lock()
 		valid := f.refresh[r.PostForm.Get("refresh_token")]
-		f.refresh[r.PostForm.Get("refresh_token")] = false // rotated: spent
+		if !f.keepRefresh {
+			f.refresh[r.PostForm.Get("refresh_token")] = false // rotated: spent
+		}
 		f.mu.Unlock()
 		if !valid {
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "the refresh token is invalid, expired or revoked")
 			return
 		}
-		f.issue(w, true)
+		f.issue(w, !f.keepRefresh)
 	case "client_credentials":
 		if !confidential {
 			oauthError(w, http.StatusBadRequest, "unauthorized_client", "client_credentials needs a confidential client")

@@ -76,8 +76,16 @@ func (c *Client) authParams(opts []AuthOption) authParams {
 
 // AuthorizationURL returns the URL of the hosted sign-in and consent pages
 // to send the user to (RFC 6749 section 4.1.1). Aries sends the user back to
-// the redirect URL with code and state, or with error.
+// the redirect URL with code and state, or with error. It makes no call;
+// a client that must push its requests (Config.PushAuthorizationRequests)
+// uses AuthorizationURLContext instead.
 func (c *Client) AuthorizationURL(state string, opts ...AuthOption) string {
+	return c.oauth.Endpoint.AuthURL + "?" + c.authorizationParams(state, opts).Encode()
+}
+
+// authorizationParams are the parameters of an authorization request, for
+// the authorization URL or the pushed request (par.go).
+func (c *Client) authorizationParams(state string, opts []AuthOption) url.Values {
 	p := c.authParams(opts)
 	q := url.Values{"response_type": {"code"}, "client_id": {c.cfg.ClientID}}
 	if p.redirectURL != "" {
@@ -102,7 +110,7 @@ func (c *Client) AuthorizationURL(state string, opts ...AuthOption) string {
 		// intercepted on its way back is worthless without it.
 		q.Set("dpop_jkt", c.dpop.signer.JKT())
 	}
-	return c.oauth.Endpoint.AuthURL + "?" + q.Encode()
+	return q
 }
 
 // ExchangeCode trades an authorization code for tokens (RFC 6749 section
@@ -130,7 +138,8 @@ func (c *Client) ExchangeCode(ctx context.Context, code string, opts ...AuthOpti
 
 // RefreshToken trades a refresh token for new tokens (RFC 6749 section 6).
 // Aries rotates refresh tokens: the one passed is spent, keep the returned
-// one. When Aries refuses it with invalid_grant the error matches
+// one. For a client whose refresh tokens Aries does not rotate, the returned
+// Token carries the one passed (the answer has none). When Aries refuses it with invalid_grant the error matches
 // ErrRefreshTokenRevoked. Clients built with a refresh token refresh by
 // themselves; this is for programs that manage tokens on their own.
 func (c *Client) RefreshToken(ctx context.Context, refreshToken string) (*Token, error) {

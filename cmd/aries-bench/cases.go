@@ -46,6 +46,10 @@ type benchCase struct {
 	prepare func(ctx context.Context, t *target, n int) (sender, error)
 	// ariesOnly cases have no floor to compare with (dpop.go).
 	ariesOnly bool
+	// logged cases run against a second Aries that writes its access log
+	// (aries serve --access-log at --log-level info), to be compared with
+	// the same requests to the first, which writes none (accessLogPairs).
+	logged bool
 }
 
 var allCases = []benchCase{
@@ -57,6 +61,16 @@ var allCases = []benchCase{
 	{name: "client_credentials_dpop", alias: "cc-dpop", prepare: clientCredentialsDPoP, ariesOnly: true},
 	{name: "refresh_token_dpop", alias: "refresh-dpop", prepare: refreshTokenDPoP, ariesOnly: true},
 	{name: "api_users_me_dpop", alias: "api-dpop", prepare: usersMeDPoP, ariesOnly: true},
+	{name: "client_credentials_access_log", alias: "cc-log", prepare: clientCredentials, ariesOnly: true, logged: true},
+	{name: "client_credentials_private_key_jwt", alias: "cc-pkjwt", prepare: clientCredentialsKeyJWTES256, ariesOnly: true},
+	{name: "client_credentials_private_key_jwt_eddsa", alias: "cc-pkjwt-eddsa", prepare: clientCredentialsKeyJWTEdDSA, ariesOnly: true},
+	{name: "fapi2_flow", alias: "par", prepare: fapi2Flow, ariesOnly: true},
+}
+
+// accessLogPairs names each access-log case with the case it repeats
+// against the Aries that logs nothing per request.
+var accessLogPairs = [][2]string{
+	{"client_credentials", "client_credentials_access_log"},
 }
 
 func caseByName(name string) (benchCase, bool) {

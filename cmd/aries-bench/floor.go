@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 	_ "modernc.org/sqlite"
@@ -34,14 +35,16 @@ import (
 // conditional UPDATE and one INSERT in one durable SQLite transaction (WAL,
 // synchronous=FULL, as Aries); for the API, one ES256 verification. No
 // router, no middleware, no metrics, no logging, no client row to read. It
-// runs as its own process, like Aries, so the two are measured alike.
+// runs as its own process, like Aries, so the two are measured alike. On
+// PostgreSQL it does a few statements more (floor_postgres.go).
 
 // floorConfig is what the bench hands the floor process, through the
 // environment (see startFloor).
 type floorConfig struct {
 	Addr         string `json:"addr"`
-	DB           string `json:"db"`     // SQLite file, schema from floorSchema
-	Master       string `json:"master"` // root secret; the pepper is derived as Aries derives it
+	DB           string `json:"db"`                 // SQLite file, schema from floorSchema
+	Postgres     string `json:"postgres,omitempty"` // instead of DB: a PostgreSQL URL, schema from floorPostgresSchema (floor_postgres.go)
+	Master       string `json:"master"`             // root secret; the pepper is derived as Aries derives it
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
 	Issuer       string `json:"issuer"`
@@ -78,6 +81,9 @@ func floorDSN(path string) string {
 }
 
 type floor struct {
+	// pg, when not nil, is the floor's PostgreSQL database, used instead
+	// of db (floor_postgres.go).
+	pg *pgxpool.Pool
 	// db has one connection: SQLite has one writer, and every statement
 	// here writes. Its statements are prepared once, so no request pays
 	// for parsing SQL.
@@ -102,37 +108,42 @@ func runFloor(ctx context.Context, cfg floorConfig) error {
 	if err != nil {
 		return err
 	}
-	db, err := sql.Open("sqlite", floorDSN(cfg.DB))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, floorSchema); err != nil {
-		return fmt.Errorf("floor schema: %w", err)
-	}
-	spend := map[string]*sql.Stmt{}
-	for _, table := range []string{"refresh_tokens", "auth_codes"} {
-		if spend[table], err = db.PrepareContext(ctx,
-			`UPDATE `+table+` SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?
-			 RETURNING grant_id, subject, scope`); err != nil {
-			return err
-		}
-	}
-	insert, err := db.PrepareContext(ctx,
-		`INSERT INTO refresh_tokens (hash, grant_id, subject, scope, expires_at) VALUES (?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
 	}
 	h := master.Hasher()
 	f := &floor{
-		db: db, spend: spend, insert: insert, writer: make(chan struct{}, 1), hasher: h, clientID: cfg.ClientID, secretHash: h.Hash(cfg.ClientSecret),
+		writer: make(chan struct{}, 1), hasher: h, clientID: cfg.ClientID, secretHash: h.Hash(cfg.ClientSecret),
 		issuer: cfg.Issuer, key: key,
 		header: base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","kid":"floor","typ":"at+jwt"}`)),
+	}
+	if cfg.Postgres != "" {
+		if f.pg, err = openFloorPostgres(ctx, cfg.Postgres); err != nil {
+			return err
+		}
+		defer f.pg.Close()
+	} else {
+		if f.db, err = sql.Open("sqlite", floorDSN(cfg.DB)); err != nil {
+			return err
+		}
+		defer f.db.Close()
+		f.db.SetMaxOpenConns(1)
+		if _, err := f.db.ExecContext(ctx, floorSchema); err != nil {
+			return fmt.Errorf("floor schema: %w", err)
+		}
+		f.spend = map[string]*sql.Stmt{}
+		for _, table := range []string{"refresh_tokens", "auth_codes"} {
+			if f.spend[table], err = f.db.PrepareContext(ctx,
+				`UPDATE `+table+` SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ?
+				 RETURNING grant_id, subject, scope`); err != nil {
+				return err
+			}
+		}
+		if f.insert, err = f.db.PrepareContext(ctx,
+			`INSERT INTO refresh_tokens (hash, grant_id, subject, scope, expires_at) VALUES (?, ?, ?, ?, ?)`); err != nil {
+			return err
+		}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/oauth2/token", f.token)
@@ -200,11 +211,16 @@ func writeJSON(w http.ResponseWriter, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// authenticate checks client_secret_basic or client_secret_post.
+// authenticate checks client_secret_basic or client_secret_post; on
+// PostgreSQL against the client's row.
 func (f *floor) authenticate(r *http.Request) bool {
 	id, sec, ok := r.BasicAuth()
 	if !ok {
 		id, sec = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if f.pg != nil {
+		h, ok := f.clientSecretHash(r.Context(), id)
+		return ok && f.hasher.Verify(sec, h)
 	}
 	return id == f.clientID && f.hasher.Verify(sec, f.secretHash)
 }
@@ -257,6 +273,13 @@ func (f *floor) rotate(ctx context.Context, table, presented, next string, now t
 		return false
 	}
 	presentedHash, nextHash := f.hasher.Hash(presented), f.hasher.Hash(next)
+	if f.pg != nil {
+		if !f.rotatePostgres(ctx, table, presentedHash, nextHash, now, c) {
+			return false
+		}
+		c.AuthTime, c.AMR = now.Unix(), []string{"pwd"}
+		return true
+	}
 	f.writer <- struct{}{}
 	defer func() { <-f.writer }()
 	tx, err := f.db.BeginTx(ctx, nil)
@@ -390,8 +413,9 @@ func (f *floor) introspect(w http.ResponseWriter, r *http.Request) {
 	}{true, c, "Bearer"})
 }
 
-// me answers GET /v1/users/me from the token alone: the floor of a
-// protected API call is verifying the bearer token and checking its scope.
+// me answers GET /v1/users/me: the floor of a protected API call is
+// verifying the bearer token and checking its scope; on SQLite it answers
+// from the token alone, on PostgreSQL it also reads the user's row.
 func (f *floor) me(w http.ResponseWriter, r *http.Request) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
@@ -407,6 +431,15 @@ func (f *floor) me(w http.ResponseWriter, r *http.Request) {
 	}
 	if !strings.Contains(" "+c.Scope+" ", " user:information ") {
 		floorError(w, http.StatusForbidden, "insufficient_scope")
+		return
+	}
+	if f.pg != nil {
+		email, ok := f.userEmail(r.Context(), c.Subject)
+		if !ok {
+			floorError(w, http.StatusNotFound, "not_found")
+			return
+		}
+		writeJSON(w, map[string]string{"id": c.Subject, "email": email})
 		return
 	}
 	writeJSON(w, map[string]string{"id": c.Subject})

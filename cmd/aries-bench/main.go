@@ -14,7 +14,16 @@
 // repeated with more refresh tokens already stored (-stored). The DPoP
 // cases (client_credentials_dpop, refresh_token_dpop, api_users_me_dpop,
 // dpop.go) run against Aries only, and the report compares each with its
-// bearer case (RFC 9449, docs/dpop.md).
+// bearer case (RFC 9449, docs/dpop.md). The financial-grade cases run
+// when -cases names them, against Aries only (fapi.go, docs/fapi.md):
+// client_credentials_private_key_jwt (and _eddsa), compared with
+// client_credentials, and fapi2_flow, a whole FAPI 2.0 code flow (PAR,
+// authorization with a signed-in session, token with PKCE and DPoP).
+//
+// Every case runs on SQLite, on PostgreSQL, or on both in one run (-store
+// sqlite,postgres): on PostgreSQL each tier gets fresh databases for Aries
+// and the floor on the server -postgres-url names, and the report adds
+// PostgreSQL's CPU per request (postgres.go, floor_postgres.go).
 //
 // Run from the repository: go run ./cmd/aries-bench. BENCHMARKS.md has the
 // figures and what bounds each case.
@@ -81,6 +90,10 @@ type options struct {
 	ariesFlags  []string
 	profileDir  string
 	jsonPath    string
+	// stores are the stores every case runs on, in order: "sqlite"
+	// and/or "postgres" (postgres.go).
+	stores      []string
+	postgresURL string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -88,7 +101,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	var o options
 	cases := fs.String("cases", "client_credentials,refresh_token,code_exchange,api_users_me,introspection,client_credentials_dpop,refresh_token_dpop,api_users_me_dpop",
-		"cases to run, comma-separated; short names: cc, refresh, code, api, introspect, cc-dpop, refresh-dpop, api-dpop")
+		"cases to run, comma-separated; short names: cc, refresh, code, api, introspect, cc-dpop, refresh-dpop, api-dpop; not by default: cc-pkjwt, cc-pkjwt-eddsa, par (fapi.go)")
 	fs.IntVar(&o.concurrency, "concurrency", 32, "workers, each with its own connection")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of one measurement")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unrecorded load before each closed-loop measurement")
@@ -103,6 +116,13 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	ariesFlags := fs.String("aries-flags", "--rate-limits-off", "extra `aries serve` flags, space-separated")
 	fs.StringVar(&o.profileDir, "profile", "", "write a CPU profile of each server per case into this directory (an extra, unrecorded run)")
 	fs.StringVar(&o.jsonPath, "json", "", "write every measurement as JSON to this file")
+	stores := fs.String("store", "sqlite", "the stores to run every case on, comma-separated: sqlite, postgres")
+	pgURL := defaultPostgresURL
+	if v := os.Getenv(postgresURLEnv); v != "" {
+		pgURL = v
+	}
+	fs.StringVar(&o.postgresURL, "postgres-url", pgURL,
+		"PostgreSQL server for -store postgres (default from $"+postgresURLEnv+"), as a user allowed to create databases; each tier gets fresh ones, dropped afterwards unless -keep")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -125,6 +145,15 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		}
 		o.stored = append(o.stored, n)
 	}
+	for s := range strings.SplitSeq(*stores, ",") {
+		s = strings.TrimSpace(s)
+		if s != "sqlite" && s != "postgres" {
+			return o, fmt.Errorf("-store: unknown store %q (sqlite or postgres)", s)
+		}
+		if !slices.Contains(o.stores, s) {
+			o.stores = append(o.stores, s)
+		}
+	}
 	o.ariesFlags = strings.Fields(*ariesFlags)
 	switch {
 	case o.concurrency < 1:
@@ -141,6 +170,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 
 // measurement is one bounded run of one case against one server.
 type measurement struct {
+	Store   string  `json:"store"` // "sqlite" or "postgres"
 	Stored  int     `json:"stored"`
 	Case    string  `json:"case"`
 	Server  string  `json:"server"`
@@ -156,7 +186,10 @@ type measurement struct {
 	// whatever else the machine was doing.
 	ServerCPU time.Duration `json:"server_cpu_per_request"`
 	LoaderCPU time.Duration `json:"loader_cpu_per_request"`
-	Skipped   string        `json:"skipped,omitempty"`
+	// DBCPU is PostgreSQL's CPU time per request for the server's
+	// database (pgCPU); 0 on SQLite, which runs inside the server.
+	DBCPU   time.Duration `json:"db_cpu_per_request,omitempty"`
+	Skipped string        `json:"skipped,omitempty"`
 	result
 }
 
@@ -207,28 +240,30 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 
 	var all []measurement
-	openRate := map[string]float64{} // per case, fixed by the first tier
-	for tier, stored := range o.stored {
-		cases := o.cases
-		if tier > 0 {
-			cases = slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool {
-				return c.name != "refresh_token" && c.name != "code_exchange"
-			})
-		}
-		if len(cases) == 0 {
-			continue
-		}
-		w, err := setupWorld(ctx, o, bin, filepath.Join(dir, fmt.Sprintf("stored-%d", stored)), stored, logf)
-		if err != nil {
-			return err
-		}
-		got, err := runTier(ctx, o, w, stored, cases, openRate, logf)
-		all = append(all, got...)
-		if serr := w.stop(); err == nil && serr != nil {
-			err = serr
-		}
-		if err != nil {
-			return err
+	for _, st := range o.stores {
+		openRate := map[string]float64{} // per case, fixed by the store's first tier
+		for tier, stored := range o.stored {
+			cases := o.cases
+			if tier > 0 {
+				cases = slices.DeleteFunc(slices.Clone(cases), func(c benchCase) bool {
+					return c.name != "refresh_token" && c.name != "code_exchange"
+				})
+			}
+			if len(cases) == 0 {
+				continue
+			}
+			w, err := setupWorld(ctx, o, bin, st, filepath.Join(dir, fmt.Sprintf("%s-stored-%d", st, stored)), stored, logf)
+			if err != nil {
+				return err
+			}
+			got, err := runTier(ctx, o, w, stored, cases, openRate, logf)
+			all = append(all, got...)
+			if serr := w.stop(); err == nil && serr != nil {
+				err = serr
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 	if o.jsonPath != "" {
@@ -315,6 +350,9 @@ func (t *tier) pair(p *preparer, loop string, rate float64, round int) (skipped 
 	if p.c.ariesOnly {
 		order = []*target{t.w.aries}
 	}
+	if p.c.logged {
+		order = []*target{t.w.ariesLogged}
+	}
 	for _, tg := range order {
 		m, err := t.measure(p, tg, loop, rate, round)
 		if err != nil {
@@ -332,7 +370,7 @@ func (t *tier) pair(p *preparer, loop string, rate float64, round int) (skipped 
 // measure runs one bounded measurement of the case against tg.
 func (t *tier) measure(p *preparer, tg *target, loop string, rate float64, round int) (measurement, error) {
 	c, o := p.c, t.o
-	m := measurement{Stored: t.stored, Case: c.name, Server: tg.name, Loop: loop, Rate: rate, Round: round}
+	m := measurement{Store: t.w.store, Stored: t.stored, Case: c.name, Server: tg.name, Loop: loop, Rate: rate, Round: round}
 	tg.p.resetPeak()
 	s, err := p.prepare(tg)
 	if c.counted {
@@ -355,19 +393,32 @@ func (t *tier) measure(p *preparer, tg *target, loop string, rate float64, round
 		load{workers: o.concurrency, duration: o.warmup, requests: o.requests}.run(t.ctx, s)
 	}
 	tg.p.resetPeak()
+	var db0 map[int]time.Duration
+	if tg.db != nil {
+		db0 = tg.db.snapshot(t.ctx)
+	}
 	cpu0, self0 := tg.p.cpuTime(), cpuTimeOf("/proc/self/stat")
 	m.result = l.run(t.ctx, s)
 	m.PeakRSS = tg.p.peakRSS()
 	if n := m.OK + m.errorCount(); n > 0 {
 		m.ServerCPU = (tg.p.cpuTime() - cpu0) / time.Duration(n)
 		m.LoaderCPU = (cpuTimeOf("/proc/self/stat") - self0) / time.Duration(n)
+		if tg.db != nil {
+			if d, ok := tg.db.since(t.ctx, db0); ok {
+				m.DBCPU = d / time.Duration(n)
+			}
+		}
 	}
 	if err := t.ctx.Err(); err != nil {
 		return m, err
 	}
-	t.logf("stored=%d %-18s %-5s %-6s round %d: %8.0f req/s  p50 %-9v p99 %-9v errors %d  peak RSS %d MB  CPU/req %v",
-		t.stored, c.name, tg.name, loop, round+1, m.PerSecond, m.P50.Round(time.Microsecond), m.P99.Round(time.Microsecond),
-		m.errorCount(), m.PeakRSS>>20, m.ServerCPU.Round(time.Microsecond))
+	dbCPU := ""
+	if tg.db != nil {
+		dbCPU = fmt.Sprintf("  PostgreSQL CPU/req %v", m.DBCPU.Round(time.Microsecond))
+	}
+	t.logf("%s stored=%d %-18s %-5s %-6s round %d: %8.0f req/s  p50 %-9v p99 %-9v errors %d  peak RSS %d MB  CPU/req %v%s",
+		t.w.store, t.stored, c.name, tg.name, loop, round+1, m.PerSecond, m.P50.Round(time.Microsecond), m.P99.Round(time.Microsecond),
+		m.errorCount(), m.PeakRSS>>20, m.ServerCPU.Round(time.Microsecond), dbCPU)
 	return m, nil
 }
 
@@ -401,13 +452,20 @@ func profileCase(ctx context.Context, o options, w *world, c benchCase, stored i
 	if c.ariesOnly {
 		targets = targets[:1]
 	}
+	if c.logged {
+		targets = []*target{w.ariesLogged}
+	}
 	for _, t := range targets {
 		s, err := prepare(t)
 		if err != nil {
 			return err
 		}
 		secs := max(1, int(o.duration.Seconds()))
-		path := filepath.Join(o.profileDir, fmt.Sprintf("%s-%d-%s.pprof", c.name, stored, t.name))
+		name := fmt.Sprintf("%s-%d-%s.pprof", c.name, stored, t.name)
+		if w.store != "sqlite" {
+			name = w.store + "-" + name
+		}
+		path := filepath.Join(o.profileDir, name)
 		got := make(chan error, 1)
 		go func() { got <- fetchProfile(ctx, t.p.pprof, secs, path) }()
 		l := load{workers: o.concurrency, duration: time.Duration(secs)*time.Second + 500*time.Millisecond}

@@ -18,19 +18,21 @@ type summary struct {
 	peakRSS       int64
 	prepPeakRSS   int64
 	serverCPU     time.Duration
+	dbCPU         time.Duration
 	n             int
 }
 
 func summarize(ms []measurement) summary {
 	s := summary{errors: map[int]int{}}
 	var rps []float64
-	var p50, p90, p99, cpu []float64
+	var p50, p90, p99, cpu, dbCPU []float64
 	for _, m := range ms {
 		rps = append(rps, m.PerSecond)
 		p50 = append(p50, float64(m.P50))
 		p90 = append(p90, float64(m.P90))
 		p99 = append(p99, float64(m.P99))
 		cpu = append(cpu, float64(m.ServerCPU))
+		dbCPU = append(dbCPU, float64(m.DBCPU))
 		for st, n := range m.Errors {
 			s.errors[st] += n
 		}
@@ -41,6 +43,7 @@ func summarize(ms []measurement) summary {
 	s.perSecond = median(rps)
 	s.p50, s.p90, s.p99 = time.Duration(median(p50)), time.Duration(median(p90)), time.Duration(median(p99))
 	s.serverCPU = time.Duration(median(cpu))
+	s.dbCPU = time.Duration(median(dbCPU))
 	return s
 }
 
@@ -71,6 +74,7 @@ func ratio(aries, floor []measurement) float64 {
 }
 
 type groupKey struct {
+	store  string
 	stored int
 	name   string
 	loop   string
@@ -83,28 +87,29 @@ func msText(d time.Duration) string {
 // report prints the table of medians and the verdict on each target.
 func report(w io.Writer, o options, all []measurement) {
 	mach := describeMachine()
-	fmt.Fprintf(w, "\nAries vs floor: %s, %d CPUs, %s %s; concurrency %d, %d round(s) of %v per server, medians\n",
-		mach.CPU, mach.CPUs, mach.Go, mach.OS, o.concurrency, o.rounds, o.duration)
+	fmt.Fprintf(w, "\nAries vs floor on %s: %s, %d CPUs, %s %s; concurrency %d, %d round(s) of %v per server, medians\n",
+		strings.Join(o.stores, " and "), mach.CPU, mach.CPUs, mach.Go, mach.OS, o.concurrency, o.rounds, o.duration)
 	fmt.Fprintf(w, "closed: workers send back to back (capacity); open: requests due at a fixed rate (%.0f%% of Aries's closed-loop req/s), latency from when each was due\n", o.openLoad*100)
 	fmt.Fprintf(w, "CPU/req: server CPU time (user+system) per request; aries/floor: median over rounds of the req/s ratio of back-to-back runs;\n")
-	fmt.Fprintf(w, "CPU floor/aries: the floor's CPU per request over Aries's, the same comparison in CPU time (steadier on a busy machine)\n\n")
+	fmt.Fprintf(w, "CPU floor/aries: the floor's CPU per request over Aries's, the same comparison in CPU time (steadier on a busy machine);\n")
+	fmt.Fprintf(w, "PG CPU/req: PostgreSQL's CPU time per request (the backends of the server's database and the background processes), counted in CPU floor/aries too\n\n")
 
 	groups := map[groupKey][]measurement{}
 	var order []groupKey
 	var skipped []string
 	for _, m := range all {
 		if m.Skipped != "" {
-			skipped = append(skipped, fmt.Sprintf("%s (stored %d): skipped, %s", m.Case, m.Stored, m.Skipped))
+			skipped = append(skipped, fmt.Sprintf("%s (%s, stored %d): skipped, %s", m.Case, m.Store, m.Stored, m.Skipped))
 			continue
 		}
-		k := groupKey{m.Stored, m.Case, m.Loop}
+		k := groupKey{m.Store, m.Stored, m.Case, m.Loop}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
 		groups[k] = append(groups[k], m)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "stored\tcase\tloop\tserver\treq/s\tp50\tp90\tp99\terrors\tpeak RSS\tCPU/req\taries/floor\tCPU floor/aries\t")
+	fmt.Fprintln(tw, "store\tstored\tcase\tloop\tserver\treq/s\tp50\tp90\tp99\terrors\tpeak RSS\tCPU/req\tPG CPU/req\taries/floor\tCPU floor/aries\t")
 	sums := map[groupKey]map[string]summary{}
 	for _, k := range order {
 		byServer := map[string][]measurement{}
@@ -125,29 +130,35 @@ func report(w io.Writer, o options, all []measurement) {
 			r, cr := "", ""
 			if server == "aries" && k.loop == "closed" && len(byServer["floor"]) > 0 {
 				r = fmt.Sprintf("%.2f", ratio(byServer["aries"], byServer["floor"]))
-				if f := summarize(byServer["floor"]); s.serverCPU > 0 {
-					cr = fmt.Sprintf("%.2f", float64(f.serverCPU)/float64(s.serverCPU))
+				if f := summarize(byServer["floor"]); s.serverCPU+s.dbCPU > 0 {
+					cr = fmt.Sprintf("%.2f", float64(f.serverCPU+f.dbCPU)/float64(s.serverCPU+s.dbCPU))
 				}
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%d MB\t%dµs\t%s\t%s\t\n",
-				k.stored, k.name, loop, server, s.perSecond, msText(s.p50), msText(s.p90), msText(s.p99), s.errorText(),
-				s.peakRSS>>20, s.serverCPU.Microseconds(), r, cr)
+			db := "-"
+			if k.store != "sqlite" {
+				db = fmt.Sprintf("%dµs", s.dbCPU.Microseconds())
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%d MB\t%dµs\t%s\t%s\t%s\t\n",
+				k.store, k.stored, k.name, loop, server, s.perSecond, msText(s.p50), msText(s.p90), msText(s.p99), s.errorText(),
+				s.peakRSS>>20, s.serverCPU.Microseconds(), db, r, cr)
 		}
 	}
 	tw.Flush()
 	for _, s := range skipped {
 		fmt.Fprintln(w, s)
 	}
-	targets(w, o, groups, sums)
+	for _, st := range o.stores {
+		targets(w, o, st, groups, sums)
+	}
 }
 
-// targets checks the targets against what was measured.
-func targets(w io.Writer, o options, groups map[groupKey][]measurement, sums map[groupKey]map[string]summary) {
+// targets checks the targets against what was measured on store.
+func targets(w io.Writer, o options, store string, groups map[groupKey][]measurement, sums map[groupKey]map[string]summary) {
 	if len(o.stored) == 0 {
 		return
 	}
 	base := o.stored[0]
-	fmt.Fprintf(w, "\ntargets (stored %d unless said):\n", base)
+	fmt.Fprintf(w, "\ntargets on %s (stored %d unless said):\n", store, base)
 	verdict := func(ok bool) string {
 		if ok {
 			return "met"
@@ -156,7 +167,7 @@ func targets(w io.Writer, o options, groups map[groupKey][]measurement, sums map
 	}
 	ratioOf := func(name string) (float64, bool) {
 		var a, f []measurement
-		for _, m := range groups[groupKey{base, name, "closed"}] {
+		for _, m := range groups[groupKey{store, base, name, "closed"}] {
 			if m.Server == "aries" {
 				a = append(a, m)
 			} else {
@@ -176,7 +187,7 @@ func targets(w io.Writer, o options, groups map[groupKey][]measurement, sums map
 			fmt.Fprintf(w, "  %-18s req/s at >= %.0f%% of floor: %.0f%%  %s\n", t.name, t.min*100, r*100, verdict(r >= t.min))
 		}
 		for _, loop := range []string{"open", "closed"} {
-			if s, ok := sums[groupKey{base, t.name, loop}]["aries"]; ok {
+			if s, ok := sums[groupKey{store, base, t.name, loop}]["aries"]; ok {
 				fmt.Fprintf(w, "  %-18s p99 < 10ms (%s loop): %s  %s\n", t.name, loop, msText(s.p99), verdict(s.p99 < 10*time.Millisecond))
 			}
 		}
@@ -185,8 +196,8 @@ func targets(w io.Writer, o options, groups map[groupKey][]measurement, sums map
 		last := o.stored[len(o.stored)-1]
 		for _, name := range []string{"refresh_token", "code_exchange"} {
 			for _, loop := range []string{"open", "closed"} {
-				small, ok1 := sums[groupKey{base, name, loop}]["aries"]
-				big, ok2 := sums[groupKey{last, name, loop}]["aries"]
+				small, ok1 := sums[groupKey{store, base, name, loop}]["aries"]
+				big, ok2 := sums[groupKey{store, last, name, loop}]["aries"]
 				if !ok1 || !ok2 || small.p50 == 0 {
 					continue
 				}
@@ -197,14 +208,20 @@ func targets(w io.Writer, o options, groups map[groupKey][]measurement, sums map
 		}
 	}
 	var peak int64
-	for _, byServer := range sums {
-		peak = max(peak, byServer["aries"].peakRSS)
+	for k, byServer := range sums {
+		if k.store == store {
+			peak = max(peak, byServer["aries"].peakRSS)
+		}
 	}
-	dpopTargets(w, base, sums, verdict)
+	dpopTargets(w, store, base, sums, verdict)
+	accessLogCost(w, store, base, sums)
+	fapiCosts(w, store, base, sums)
 	fmt.Fprintf(w, "  Aries peak RSS < 150 MB in every run: %d MB  %s\n", peak>>20, verdict(peak < 150<<20))
 	var prep int64
-	for _, byServer := range sums {
-		prep = max(prep, byServer["aries"].prepPeakRSS)
+	for k, byServer := range sums {
+		if k.store == store {
+			prep = max(prep, byServer["aries"].prepPeakRSS)
+		}
 	}
 	if prep > 0 {
 		fmt.Fprintf(w, "  Aries peak RSS < 150 MB while making codes by sign-in (argon2id): %d MB  %s\n", prep>>20, verdict(prep < 150<<20))
@@ -214,10 +231,10 @@ func targets(w io.Writer, o options, groups map[groupKey][]measurement, sums map
 // dpopTargets compares each DPoP case with its bearer case (dpop.go): the
 // server's CPU per request, closed loop, and the target of at most 25 %
 // more.
-func dpopTargets(w io.Writer, base int, sums map[groupKey]map[string]summary, verdict func(bool) string) {
+func dpopTargets(w io.Writer, store string, base int, sums map[groupKey]map[string]summary, verdict func(bool) string) {
 	for _, pair := range dpopPairs {
-		bearer, ok1 := sums[groupKey{base, pair[0], "closed"}]["aries"]
-		bound, ok2 := sums[groupKey{base, pair[1], "closed"}]["aries"]
+		bearer, ok1 := sums[groupKey{store, base, pair[0], "closed"}]["aries"]
+		bound, ok2 := sums[groupKey{store, base, pair[1], "closed"}]["aries"]
 		if !ok1 || !ok2 || bearer.serverCPU <= 0 {
 			continue
 		}
@@ -225,5 +242,22 @@ func dpopTargets(w io.Writer, base int, sums map[groupKey]map[string]summary, ve
 		fmt.Fprintf(w, "  %-18s DPoP adds <= 25%% CPU/req: %dµs vs %dµs bearer = %+.0f%%; req/s %.0f vs %.0f  %s\n",
 			pair[0], bound.serverCPU.Microseconds(), bearer.serverCPU.Microseconds(), extra*100,
 			bound.perSecond, bearer.perSecond, verdict(extra <= 0.25))
+	}
+}
+
+// accessLogCost prints what the access log adds to each case it repeats:
+// the server's CPU per request and the closed-loop rate, with and without
+// one log line per request (docs/deployment.md#logs).
+func accessLogCost(w io.Writer, store string, base int, sums map[groupKey]map[string]summary) {
+	for _, pair := range accessLogPairs {
+		quiet, ok1 := sums[groupKey{store, base, pair[0], "closed"}]["aries"]
+		logged, ok2 := sums[groupKey{store, base, pair[1], "closed"}]["aries"]
+		if !ok1 || !ok2 || quiet.serverCPU <= 0 {
+			continue
+		}
+		extra := float64(logged.serverCPU)/float64(quiet.serverCPU) - 1
+		fmt.Fprintf(w, "  %-18s access log adds %dµs vs %dµs CPU/req = %+.1f%%; req/s %.0f vs %.0f, p50 %v vs %v\n",
+			pair[0], logged.serverCPU.Microseconds(), quiet.serverCPU.Microseconds(), extra*100,
+			logged.perSecond, quiet.perSecond, logged.p50.Round(time.Microsecond), quiet.p50.Round(time.Microsecond))
 	}
 }

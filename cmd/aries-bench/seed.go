@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -34,22 +36,32 @@ type seedRow struct {
 }
 
 // seedFamilies yields stored refresh tokens in families, then one family
-// per worker token (a live token, nothing rotated).
-func seedFamilies(stored int, workerHashes []string, rng *rand.Rand) [][]seedRow {
-	var fams [][]seedRow
-	for done := 0; done < stored; {
-		n := min(familySize, stored-done)
-		fam := make([]seedRow, n)
-		for i := range fam {
-			fam[i] = seedRow{hash: randomHash(rng), used: i < n-1}
+// per worker token (a live token, nothing rotated). The families are made
+// as they are consumed, so seeding ten million tokens holds one family in
+// memory, not ten million rows; the hashes come from a generator seeded
+// with seed.
+func seedFamilies(stored int, workerHashes []string, seed uint64) iter.Seq[[]seedRow] {
+	return func(yield func([]seedRow) bool) {
+		var key [32]byte
+		binary.LittleEndian.PutUint64(key[:], seed)
+		rng := rand.New(rand.NewChaCha8(key))
+		for done := 0; done < stored; {
+			n := min(familySize, stored-done)
+			fam := make([]seedRow, n)
+			for i := range fam {
+				fam[i] = seedRow{hash: randomHash(rng), used: i < n-1}
+			}
+			if !yield(fam) {
+				return
+			}
+			done += n
 		}
-		fams = append(fams, fam)
-		done += n
+		for _, h := range workerHashes {
+			if !yield([]seedRow{{hash: h}}) {
+				return
+			}
+		}
 	}
-	for _, h := range workerHashes {
-		fams = append(fams, []seedRow{{hash: h}})
-	}
-	return fams
 }
 
 // randomHash has the shape of a secret.Hasher hash: version tag and 43
@@ -127,17 +139,28 @@ func openForSeeding(ctx context.Context, path string) (*sql.DB, error) {
 
 // seedAries stores the families in Aries's database at path through the
 // store: one grant per family for userID and clientID, with scopes.
-func seedAries(ctx context.Context, path, clientID, userID string, scopes []string, fams [][]seedRow, now time.Time) error {
+func seedAries(ctx context.Context, path, clientID, userID string, scopes []string, fams iter.Seq[[]seedRow], now time.Time) error {
 	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := st.ImportGrants(ctx, ariesFamilies(clientID, userID, scopes, fams, now)); err != nil {
+		return fmt.Errorf("seeding refresh tokens: %w", err)
+	}
+	return st.Close()
+}
+
+// ariesFamilies turns the seeded families into the families Aries's stores
+// import: one grant per family for userID and clientID, with scopes, made
+// an hour ago. (postgres.Family has the same fields as sqlite.Family.)
+func ariesFamilies(clientID, userID string, scopes []string, fams iter.Seq[[]seedRow], now time.Time) iter.Seq[sqlite.Family] {
 	created, expires := now.Add(-time.Hour), now.Add(30*24*time.Hour)
-	families := func(yield func(sqlite.Family) bool) {
-		for i, fam := range fams {
+	return func(yield func(sqlite.Family) bool) {
+		i := 0
+		for fam := range fams {
 			f := sqlite.Family{
-				Grant: store.Grant{ID: fmt.Sprintf("grt_bench_%07d", i), ClientID: clientID, UserID: userID, Scopes: scopes,
+				Grant: store.Grant{ID: fmt.Sprintf("grt_bench_%08d", i), ClientID: clientID, UserID: userID, Scopes: scopes,
 					AuthTime: created, AMR: []string{"pwd"}, CreatedAt: created, ExpiresAt: now.Add(80 * 24 * time.Hour)},
 				Tokens: make([]store.RefreshToken, len(fam)),
 			}
@@ -150,16 +173,13 @@ func seedAries(ctx context.Context, path, clientID, userID string, scopes []stri
 			if !yield(f) {
 				return
 			}
+			i++
 		}
 	}
-	if err := st.ImportGrants(ctx, families); err != nil {
-		return fmt.Errorf("seeding refresh tokens: %w", err)
-	}
-	return st.Close()
 }
 
 // seedFloor stores the same families in the floor's database at path.
-func seedFloor(ctx context.Context, path, subject, scope string, fams [][]seedRow, now time.Time) error {
+func seedFloor(ctx context.Context, path, subject, scope string, fams iter.Seq[[]seedRow], now time.Time) error {
 	db, err := openForSeeding(ctx, path)
 	if err != nil {
 		return err
@@ -175,8 +195,10 @@ func seedFloor(ctx context.Context, path, subject, scope string, fams [][]seedRo
 	defer tx.Rollback()
 	tokens := newBatchInsert(ctx, tx, "refresh_tokens", "hash", "grant_id", "subject", "scope", "expires_at", "used_at")
 	created, expires := now.Add(-time.Hour).UnixMilli(), now.Add(30*24*time.Hour).UnixMilli()
-	for i, fam := range fams {
-		id := fmt.Sprintf("grt_bench_%07d", i)
+	i := 0
+	for fam := range fams {
+		id := fmt.Sprintf("grt_bench_%08d", i)
+		i++
 		for _, r := range fam {
 			var used any
 			if r.used {

@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,7 +40,9 @@ type target struct {
 	name         string // "aries" or "floor"
 	p            *proc
 	base         string
-	dbPath       string
+	store        string // "sqlite" or "postgres"
+	dbPath       string // SQLite file, or PostgreSQL URL
+	db           *pgCPU // PostgreSQL's CPU for this server's database; nil on SQLite
 	client       *http.Client
 	clientID     string
 	clientSecret string
@@ -54,12 +56,23 @@ type target struct {
 
 	// codes makes n authorization codes the way the server's users get them.
 	codes func(ctx context.Context, n int) ([]string, error)
+	// cli runs the aries command line on this server's database (Aries
+	// only): cases register the clients they need with it (fapi.go).
+	cli func(ctx context.Context, stdin string, args ...string) ([]byte, error)
 }
 
-// world is what one tier (a number of stored tokens) runs against.
+// world is what one tier (a store and a number of stored tokens) runs
+// against.
 type world struct {
+	store string
 	aries *target
 	floor *target
+	// ariesLogged is a second Aries on the same database that writes one
+	// access log line per request; started only for logged cases.
+	ariesLogged *target
+	// dbs are the tier's PostgreSQL databases, nil on SQLite.
+	dbs  *benchDatabases
+	keep bool
 }
 
 // account is the bench user and client, made with the aries CLI.
@@ -69,75 +82,130 @@ type account struct {
 	clientSecret string
 }
 
-// setupWorld prepares fresh databases for both servers in dir, seeds them
+// setupWorld prepares fresh databases for both servers on store (in dir
+// for SQLite, on the server of -postgres-url for PostgreSQL), seeds them
 // with stored refresh tokens and starts both servers.
-func setupWorld(ctx context.Context, o options, bin, dir string, stored int, logf func(string, ...any)) (*world, error) {
+func setupWorld(ctx context.Context, o options, bin, store, dir string, stored int, logf func(string, ...any)) (w *world, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	w = &world{store: store, keep: o.keep}
+	defer func() {
+		if err != nil {
+			w.stop()
+		}
+	}()
 	m, master := secret.NewMaster()
 	hasher := m.Hasher()
 	ariesDB, floorDB := filepath.Join(dir, "aries.db"), filepath.Join(dir, "floor.db")
-	acct, err := createAccount(ctx, bin, ariesDB, master)
+	ariesDSN := "sqlite:" + ariesDB
+	if store == "postgres" {
+		if w.dbs, err = createBenchDatabases(ctx, o.postgresURL); err != nil {
+			return w, err
+		}
+		logf("PostgreSQL databases %s (Aries) and %s (floor)", w.dbs.ariesName, w.dbs.floorName)
+		ariesDB, floorDB = w.dbs.aries, w.dbs.floor
+		ariesDSN = ariesDB
+	}
+	acct, err := createAccount(ctx, bin, ariesDSN, master)
 	if err != nil {
-		return nil, err
+		return w, err
 	}
 
 	nPool := o.concurrency + poolExtra
 	ariesPool, ariesHashes := workerTokens(hasher, nPool)
 	floorPool, floorHashes := workerTokens(hasher, nPool)
 	now := time.Now()
-	rng := rand.New(rand.NewChaCha8([32]byte{byte(stored), byte(stored >> 8), byte(stored >> 16)}))
-	if err := seedAries(ctx, ariesDB, acct.clientID, acct.userID, benchScopes, seedFamilies(stored, ariesHashes, rng), now); err != nil {
-		return nil, fmt.Errorf("seeding Aries: %w", err)
+	// Each database gets stored tokens of its own, the same for every
+	// run with this count.
+	ariesFams, floorFams := seedFamilies(stored, ariesHashes, uint64(stored)<<1), seedFamilies(stored, floorHashes, uint64(stored)<<1|1)
+	scope := strings.Join(benchScopes, " ")
+	if store == "postgres" {
+		if err := seedAriesPostgres(ctx, ariesDB, acct.clientID, acct.userID, benchScopes, ariesFams, now); err != nil {
+			return w, fmt.Errorf("seeding Aries: %w", err)
+		}
+		ariesTook := time.Since(now)
+		if err := seedFloorPostgres(ctx, floorDB, hasher, acct.clientID, acct.clientSecret, acct.userID, scope, floorFams, now); err != nil {
+			return w, fmt.Errorf("seeding the floor: %w", err)
+		}
+		logf("seeded %d stored refresh tokens (+%d live worker tokens) into each database: Aries's in %v, the floor's in %v",
+			stored, nPool, ariesTook.Round(time.Millisecond), (time.Since(now) - ariesTook).Round(time.Millisecond))
+		// This server's autovacuum may be off (it is on the bench machine):
+		// vacuum and analyze what was loaded, as a server that has been up
+		// for a while would have, so no measured request sets hint bits or
+		// is planned without statistics.
+		vacuumed := time.Now()
+		for _, dsn := range []string{ariesDB, floorDB} {
+			if err := execOn(ctx, dsn, "VACUUM (ANALYZE)"); err != nil {
+				return w, err
+			}
+		}
+		logf("vacuumed and analyzed both databases in %v", time.Since(vacuumed).Round(time.Millisecond))
+	} else {
+		if err := seedAries(ctx, ariesDB, acct.clientID, acct.userID, benchScopes, ariesFams, now); err != nil {
+			return w, fmt.Errorf("seeding Aries: %w", err)
+		}
+		if err := seedFloor(ctx, floorDB, acct.userID, scope, floorFams, now); err != nil {
+			return w, fmt.Errorf("seeding the floor: %w", err)
+		}
+		logf("seeded %d stored refresh tokens (+%d live worker tokens) into each database in %v",
+			stored, nPool, time.Since(now).Round(time.Millisecond))
 	}
-	if err := seedFloor(ctx, floorDB, acct.userID, strings.Join(benchScopes, " "), seedFamilies(stored, floorHashes, rng), now); err != nil {
-		return nil, fmt.Errorf("seeding the floor: %w", err)
-	}
-	logf("seeded %d stored refresh tokens (+%d live worker tokens) into each database in %v",
-		stored, nPool, time.Since(now).Round(time.Millisecond))
 
 	newTarget := func(name string, p *proc, db string, pool []string) *target {
 		return &target{
-			name: name, p: p, base: "http://" + p.addr, dbPath: db, client: newHTTPClient(o.concurrency),
+			name: name, p: p, base: "http://" + p.addr, store: store, dbPath: db, client: newHTTPClient(o.concurrency),
 			clientID: acct.clientID, clientSecret: acct.clientSecret, userID: acct.userID, hasher: hasher,
 			pool: pool, refresh: make([]string, o.concurrency), access: make([]string, o.concurrency),
 		}
 	}
-	w := &world{}
-	p, err := startAries(ctx, bin, ariesDB, master, o.ariesFlags, filepath.Join(dir, "aries.log"))
+	p, err := startAries(ctx, bin, ariesDSN, master, o.ariesFlags, filepath.Join(dir, "aries.log"))
 	if err != nil {
-		return nil, err
+		return w, err
 	}
 	w.aries = newTarget("aries", p, ariesDB, ariesPool)
+	w.aries.cli = ariesCLI(bin, ariesDSN, master)
 	w.aries.codes = w.aries.firstPartyCodes
-	p, err = startFloor(ctx, floorConfig{DB: floorDB, Master: master, ClientID: acct.clientID,
-		ClientSecret: acct.clientSecret, Issuer: "http://floor.invalid"}, filepath.Join(dir, "floor.log"))
-	if err != nil {
-		w.stop()
-		return nil, err
+	if slices.ContainsFunc(o.cases, func(c benchCase) bool { return c.logged }) {
+		// Both instances run at the level of production (info); the first
+		// writes no request lines because its level is error.
+		flags := append(slices.Clone(o.ariesFlags), "--log-level", "info", "--access-log")
+		lp, err := startAries(ctx, bin, ariesDSN, master, flags, filepath.Join(dir, "aries-access.log"))
+		if err != nil {
+			return w, err
+		}
+		w.ariesLogged = newTarget("aries", lp, ariesDB, ariesPool)
+	}
+	cfg := floorConfig{DB: floorDB, Master: master, ClientID: acct.clientID,
+		ClientSecret: acct.clientSecret, Issuer: "http://floor.invalid"}
+	if store == "postgres" {
+		cfg.DB, cfg.Postgres = "", floorDB
+	}
+	if p, err = startFloor(ctx, cfg, filepath.Join(dir, "floor.log")); err != nil {
+		return w, err
 	}
 	w.floor = newTarget("floor", p, floorDB, floorPool)
 	w.floor.codes = w.floor.floorCodes
+	if store == "postgres" {
+		if w.aries.db, err = newPGCPU(ctx, o.postgresURL, w.dbs.ariesName); err != nil {
+			return w, err
+		}
+		if w.floor.db, err = newPGCPU(ctx, o.postgresURL, w.dbs.floorName); err != nil {
+			return w, err
+		}
+		if w.aries.db.snapshot(ctx) == nil {
+			logf("PostgreSQL's processes are not on this machine: its CPU per request is not measured")
+		}
+	}
 	return w, nil
 }
 
 // createAccount makes the bench user and a first-party confidential client
 // with the aries CLI, as an operator would; it also creates and migrates
 // the database.
-func createAccount(ctx context.Context, bin, db, master string) (account, error) {
-	cli := func(stdin string, args ...string) ([]byte, error) {
-		cmd := exec.CommandContext(ctx, bin, append([]string{"--db", "sqlite:" + db, "--log-level", "error"}, args...)...)
-		cmd.Env = append(os.Environ(), "ARIES_SECRET="+master)
-		cmd.Stdin = strings.NewReader(stdin)
-		var errOut bytes.Buffer
-		cmd.Stderr = &errOut
-		out, err := cmd.Output()
-		if err != nil {
-			return nil, fmt.Errorf("aries %s: %v: %s", strings.Join(args, " "), err, errOut.String())
-		}
-		return out, nil
-	}
+func createAccount(ctx context.Context, bin, dsn, master string) (account, error) {
+	run := ariesCLI(bin, dsn, master)
+	cli := func(stdin string, args ...string) ([]byte, error) { return run(ctx, stdin, args...) }
 	out, err := cli(benchPassword+"\n", "users", "create", "--email", benchEmail, "--password-stdin", "--json")
 	if err != nil {
 		return account{}, err
@@ -161,17 +229,34 @@ func createAccount(ctx context.Context, bin, db, master string) (account, error)
 	return account{userID: user.ID, clientID: client.ClientID, clientSecret: client.ClientSecret}, nil
 }
 
+// ariesCLI returns a runner of the aries command line on dsn: it gives
+// stdin to the command and returns what it prints.
+func ariesCLI(bin, dsn, master string) func(ctx context.Context, stdin string, args ...string) ([]byte, error) {
+	return func(ctx context.Context, stdin string, args ...string) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, bin, append([]string{"--db", dsn, "--log-level", "error"}, args...)...)
+		cmd.Env = append(os.Environ(), "ARIES_SECRET="+master)
+		cmd.Stdin = strings.NewReader(stdin)
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("aries %s: %v: %s", strings.Join(args, " "), err, errOut.String())
+		}
+		return out, nil
+	}
+}
+
 // startAries runs `aries serve` on a free loopback port, with its runtime
 // profiles on another, and codes that live long enough to be made before
 // a measurement and spent during it.
-func startAries(ctx context.Context, bin, db, master string, flags []string, logPath string) (*proc, error) {
+func startAries(ctx context.Context, bin, dsn, master string, flags []string, logPath string) (*proc, error) {
 	pprofAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	// Metrics are still counted, as in production; their listener takes a
 	// free port so that it cannot collide with an aries already running.
-	args := append([]string{"--db", "sqlite:" + db, "--log-level", "error", "serve", "--addr", "127.0.0.1:0",
+	args := append([]string{"--db", dsn, "--log-level", "error", "serve", "--addr", "127.0.0.1:0",
 		"--code-ttl", "10m", "--pprof-addr", pprofAddr, "--metrics-addr", "127.0.0.1:0"}, flags...)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "ARIES_SECRET="+master)
@@ -207,13 +292,21 @@ func startFloor(ctx context.Context, cfg floorConfig, logPath string) (*proc, er
 	return p, nil
 }
 
-// stop stops both servers.
+// stop stops both servers and drops the tier's PostgreSQL databases,
+// unless -keep.
 func (w *world) stop() error {
 	var errs []error
-	for _, t := range []*target{w.aries, w.floor} {
+	ctx := context.Background()
+	for _, t := range []*target{w.aries, w.floor, w.ariesLogged} {
 		if t != nil {
 			errs = append(errs, t.p.stop())
+			if t.db != nil {
+				t.db.close(ctx)
+			}
 		}
+	}
+	if w.dbs != nil && !w.keep {
+		errs = append(errs, w.dbs.drop(ctx))
 	}
 	return errors.Join(errs...)
 }
@@ -388,7 +481,11 @@ func (t *target) floorCodes(ctx context.Context, n int) ([]string, error) {
 		codes[i] = secret.New(secret.CodePrefix)
 		hashes[i] = t.hasher.Hash(codes[i])
 	}
-	if err := floorCodes(ctx, t.dbPath, t.userID, strings.Join(benchScopes, " "), hashes, time.Now()); err != nil {
+	store := floorCodes
+	if t.store == "postgres" {
+		store = floorCodesPostgres
+	}
+	if err := store(ctx, t.dbPath, t.userID, strings.Join(benchScopes, " "), hashes, time.Now()); err != nil {
 		return nil, err
 	}
 	return codes, nil

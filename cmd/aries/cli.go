@@ -65,7 +65,7 @@ func newCommand(stdin io.Reader, stdout, stderr io.Writer) *cli.Command {
 					{
 						Name:  "create",
 						Usage: "register a client; a confidential client's secret is printed only here",
-						Flags: []cli.Flag{
+						Flags: append([]cli.Flag{
 							&cli.StringFlag{Name: "name", Required: true},
 							&cli.BoolFlag{Name: "public", Usage: "a public client (SPA, mobile, CLI): no secret, PKCE required"},
 							&cli.BoolFlag{Name: "first-party", Usage: "may sign users in with POST /v1/oauth2/authorize"},
@@ -76,7 +76,7 @@ func newCommand(stdin io.Reader, stdout, stderr io.Writer) *cli.Command {
 							idTokenAlgFlag(),
 							dpopBoundFlag(),
 							jsonFlag,
-						},
+						}, fapiFlags()...),
 						Action: func(ctx context.Context, cmd *cli.Command) error {
 							return withEnv(ctx, cmd, func(e *env) error { return clientsCreate(ctx, cmd, e) })
 						},
@@ -248,12 +248,13 @@ func describeClient(c store.Client) string {
 	fmt.Fprintf(tw, "scopes\t%s\n", strings.Join(c.Scopes, " "))
 	describeOIDC(tw, c)
 	fmt.Fprintf(tw, "dpop_bound_access_tokens\t%t\n", c.DPoPBoundAccessTokens)
+	describeFAPI(tw, c)
 	tw.Flush()
 	return b.String()
 }
 
 func clientsCreate(ctx context.Context, cmd *cli.Command, e *env) error {
-	c, clientSecret, err := registry.Create(ctx, e.store, e.hasher, registry.Operator, registry.Spec{
+	spec := registry.Spec{
 		Name:           cmd.String("name"),
 		Public:         cmd.Bool("public"),
 		FirstParty:     cmd.Bool("first-party"),
@@ -264,7 +265,11 @@ func clientsCreate(ctx context.Context, cmd *cli.Command, e *env) error {
 		PostLogoutRedirectURIs: cmd.StringSlice("post-logout-redirect-uri"),
 		IDTokenAlg:             cmd.String("id-token-alg"),
 		DPoPBound:              cmd.Bool("dpop-bound"),
-	}, e.now())
+	}
+	if err := fapiSpec(cmd, &spec); err != nil {
+		return err
+	}
+	c, clientSecret, err := registry.Create(ctx, e.store, e.hasher, registry.Operator, spec, e.now())
 	if err != nil {
 		return err
 	}

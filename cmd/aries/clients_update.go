@@ -21,7 +21,7 @@ func clientsUpdateCommand(jsonFlag cli.Flag) *cli.Command {
 		Name:      "update",
 		Usage:     "change a client's settings; only the settings given change",
 		ArgsUsage: "CLIENT_ID",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "name"},
 			&cli.BoolFlag{Name: "first-party", Usage: "may sign users in with POST /v1/oauth2/authorize (--first-party=false to clear)"},
 			&cli.BoolFlag{Name: "resource-server", Usage: "may introspect tokens issued to other clients (--resource-server=false to clear)"},
@@ -31,11 +31,11 @@ func clientsUpdateCommand(jsonFlag cli.Flag) *cli.Command {
 			idTokenAlgFlag(),
 			dpopBoundFlag(),
 			jsonFlag,
-		},
+		}, fapiFlags()...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			id := cmd.Args().First()
 			if id == "" || cmd.Args().Len() > 1 {
-				return fmt.Errorf("usage: aries clients update CLIENT_ID [--name N] [--redirect-uri U ...] [--scope S] [--first-party[=false]] [--resource-server[=false]] [--post-logout-redirect-uri U ...] [--id-token-alg RS256|ES256] [--dpop-bound[=false]]")
+				return fmt.Errorf("usage: aries clients update CLIENT_ID [--name N] [--redirect-uri U ...] [--scope S] [--first-party[=false]] [--resource-server[=false]] [--post-logout-redirect-uri U ...] [--id-token-alg RS256|ES256] [--dpop-bound[=false]] [--auth-method M] [--jwks FILE|-] [--profile fapi2|none] [--require-par[=false]] [--refresh-rotation rotate|none] [--refresh-grace N]")
 			}
 			return withEnv(ctx, cmd, func(e *env) error { return clientsUpdate(ctx, cmd, e, id) })
 		},
@@ -57,6 +57,19 @@ func clientsUpdate(ctx context.Context, cmd *cli.Command, e *env, id string) err
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		IDTokenAlg:             c.IDTokenSignedResponseAlg,
 		DPoPBound:              c.DPoPBoundAccessTokens,
+
+		// As stored, not as they take effect: a setting left to its
+		// default (the fapi2 profile's rotation, a confidential client's
+		// method) keeps following the default.
+		AuthMethod:      c.TokenEndpointAuthMethod,
+		JWKS:            c.JWKS,
+		Profile:         c.Profile,
+		RequirePAR:      c.RequirePAR,
+		RefreshRotation: c.RefreshTokenRotation,
+		RefreshGrace:    c.RefreshTokenGraceSeconds,
+	}
+	if err := fapiSpec(cmd, &spec); err != nil {
+		return err
 	}
 	if cmd.IsSet("name") {
 		spec.Name = cmd.String("name")

@@ -2,7 +2,7 @@ package main
 
 // The scale-out harness: several `aries serve` instances in this process,
 // on one PostgreSQL database and one Redis, behind a round-robin load
-// balancer, as README's "Production" section describes. Each cluster gets a
+// balancer, as docs/deployment.md describes. Each cluster gets a
 // fresh database (package pgtest) and its own clients, so its rate-limit
 // keys in Redis are its own too. scaleout_test.go holds the tests.
 //

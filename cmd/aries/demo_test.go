@@ -70,10 +70,11 @@ func TestSDKCompleteExampleAgainstDemo(t *testing.T) {
 		t.Errorf("second run: status %d, output\n%s\nwant\n%s", status, out, want)
 	}
 	// With only the app's credentials, as the seed's example is written,
-	// the app acts as itself and the user endpoints refuse it.
+	// the app acts as itself and the user endpoints refuse it; the example
+	// says why, with Aries' error code and description.
 	tokenFile = filepath.Join(t.TempDir(), "other.json")
-	if out, status := run(); out != "Access forbidden\n" || status != 1 {
-		t.Errorf("app credentials only: status %d, output %q, want 1 and Access forbidden", status, out)
+	if out, status := run(); !strings.HasPrefix(out, "Access forbidden: user_required (") || status != 1 {
+		t.Errorf("app credentials only: status %d, output %q, want 1 and Access forbidden: user_required (...)", status, out)
 	}
 }
 

@@ -33,6 +33,8 @@ func storeFlags() []cli.Flag {
 			Usage: "redis://[:PASSWORD@]HOST:PORT/DB for rate limits and DPoP proofs shared by several instances (rediss:// for TLS); per-instance limits while it is unreachable, and DPoP requests refused"},
 		&cli.StringFlag{Name: "secret", Sources: cli.EnvVars("ARIES_SECRET"),
 			Usage: "root secret (32+ random bytes, base64): keys the hashes of secrets and encrypts signing keys. With SQLite and no value, one is kept in secret.key next to the database"},
+		&cli.DurationFlag{Name: "db-timeout", Value: store.DefaultTimeout, Sources: cli.EnvVars("ARIES_DB_TIMEOUT"),
+			Usage: "the longest any store call may take, the wait for a connection included: past it a request answers 503 with Retry-After"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Sources: cli.EnvVars("ARIES_LOG_LEVEL"), Usage: "debug, info, warn or error"},
 	}
 }
@@ -94,6 +96,10 @@ func openEnv(ctx context.Context, cmd *cli.Command) (*env, error) {
 
 func openStore(ctx context.Context, cmd *cli.Command) (*env, error) {
 	dsn := cmd.String("db")
+	timeout := cmd.Duration("db-timeout")
+	if timeout <= 0 {
+		return nil, fmt.Errorf("--db-timeout %v: must be above 0", timeout)
+	}
 	var st backend
 	var secretFile string
 	switch {
@@ -102,7 +108,7 @@ func openStore(ctx context.Context, cmd *cli.Command) (*env, error) {
 		if path == "" {
 			return nil, errors.New("--db sqlite: needs a path, e.g. sqlite:./aries-data/aries.db")
 		}
-		s, err := sqlite.Open(ctx, path)
+		s, err := sqlite.Open(ctx, path, sqlite.WithTimeout(timeout))
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", dsn, err)
 		}
@@ -115,7 +121,7 @@ func openStore(ctx context.Context, cmd *cli.Command) (*env, error) {
 			return nil, errors.New("--secret / ARIES_SECRET is required with PostgreSQL: give every instance the same value (openssl rand -base64 32)")
 		}
 		// The DSN can hold a password: it is not repeated in errors.
-		s, err := postgres.Open(ctx, dsn)
+		s, err := postgres.Open(ctx, dsn, postgres.WithTimeout(timeout))
 		if err != nil {
 			return nil, fmt.Errorf("opening the PostgreSQL store: %w", err)
 		}

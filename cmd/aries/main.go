@@ -26,7 +26,9 @@ func main() {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := newCommand(stdin, stdout, stderr)
 	if err := cmd.Run(ctx, args); err != nil {
-		fmt.Fprintf(stderr, "aries: %v\n", err)
+		if _, logged := err.(loggedError); !logged {
+			fmt.Fprintf(stderr, "aries: %v\n", err)
+		}
 		return 1
 	}
 	return 0

@@ -44,9 +44,21 @@ func serveCommand(stdout, stderr io.Writer) *cli.Command {
 			&cli.StringFlag{Name: "pprof-addr", Sources: cli.EnvVars("ARIES_PPROF_ADDR"), Usage: "serve Go runtime profiles (net/http/pprof) on this loopback address; off when empty"},
 			&cli.StringFlag{Name: "metrics-addr", Value: defaultMetricsAddr, Sources: cli.EnvVars("ARIES_METRICS_ADDR"), Usage: "serve Prometheus metrics at /metrics on this address, never on --addr; off when empty"},
 			&cli.BoolFlag{Name: "dpop-nonce", Sources: cli.EnvVars("ARIES_DPOP_NONCE"), Usage: "make every DPoP proof carry a server nonce (RFC 9449 section 8), rotating every minute"},
+			&cli.BoolFlag{Name: "require-par", Sources: cli.EnvVars("ARIES_REQUIRE_PAR"), Usage: "refuse every authorization request that was not pushed to /v1/oauth2/par first (RFC 9126)"},
+			&cli.StringSliceFlag{Name: "trusted-proxies", Sources: cli.EnvVars("ARIES_TRUSTED_PROXIES"), Usage: "CIDR,...: the load balancers whose X-Forwarded-For (the rightmost address not in the list) is believed for rate limits and logs; nobody's when empty"},
+			&cli.BoolFlag{Name: "access-log", Value: d.AccessLog, Sources: cli.EnvVars("ARIES_ACCESS_LOG"), Usage: "log one line per request at info: request id, method, route, status, duration, client id"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			return withEnv(ctx, cmd, func(e *env) error { return serve(ctx, cmd, e, stdout, stderr) })
+			err := withEnv(ctx, cmd, func(e *env) error { return serve(ctx, cmd, e, stdout, stderr) })
+			if err != nil && cmd.String("log-format") == "json" {
+				// Every line serve writes is JSON, its last words too
+				// (docs/deployment.md#logs).
+				if logger, lerr := newLogger(cmd, stderr); lerr == nil {
+					logger.Error("aries serve stopped", "err", err)
+					return loggedError{err}
+				}
+			}
+			return err
 		},
 	}
 }
@@ -64,6 +76,35 @@ func parseUpstreams(specs []string) (map[string]string, error) {
 		out[strings.TrimSpace(prefix)] = strings.TrimSpace(base)
 	}
 	return out, nil
+}
+
+// loggedError is an error serve has already written as a log record; run
+// does not print it again.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+// say writes one line of serve's standard output for people (the banner,
+// the demo's credentials): text as given, or with --log-format json a JSON
+// record with msg and attrs, so a JSON-only pipeline reads every line.
+type say struct {
+	w    io.Writer
+	json *slog.Logger // nil for text
+}
+
+func newSay(cmd *cli.Command, w io.Writer) say {
+	if cmd.String("log-format") == "json" {
+		return say{w: w, json: slog.New(slog.NewJSONHandler(w, nil))}
+	}
+	return say{w: w}
+}
+
+func (s say) line(text, msg string, attrs ...any) {
+	if s.json != nil {
+		s.json.Info(msg, attrs...)
+		return
+	}
+	fmt.Fprint(s.w, text)
 }
 
 func newLogger(cmd *cli.Command, w io.Writer) (*slog.Logger, error) {
@@ -107,6 +148,12 @@ func serve(ctx context.Context, cmd *cli.Command, e *env, stdout, stderr io.Writ
 	cfg.MFAScopes = strings.Fields(strings.Join(cmd.StringSlice("mfa-scopes"), " "))
 	cfg.MFAMaxAge = cmd.Duration("mfa-max-age")
 	cfg.DPoPNonce = cmd.Bool("dpop-nonce")
+	cfg.RequirePAR = cmd.Bool("require-par")
+	if cfg.TrustedProxies, err = ratelimit.ParseTrustedProxies(cmd.StringSlice("trusted-proxies")...); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	cfg.AccessLog = cmd.Bool("access-log")
+	out := newSay(cmd, stdout)
 	if e.redis != nil {
 		cfg.SharedLimiter = ratelimit.NewRedis(e.redis, "")
 		cfg.DPoPReplay = replay.NewRedis(e.redis, "")
@@ -128,7 +175,7 @@ func serve(ctx context.Context, cmd *cli.Command, e *env, stdout, stderr io.Writ
 		return err
 	}
 	if cfg.Demo {
-		if err := seedDemo(ctx, e, cfg.Issuer, stdout); err != nil {
+		if err := seedDemo(ctx, e, cfg.Issuer, demoEnvFile(cmd.String("db")), out); err != nil {
 			return fmt.Errorf("seeding the demo: %w", err)
 		}
 	}
@@ -158,13 +205,14 @@ func serve(ctx context.Context, cmd *cli.Command, e *env, stdout, stderr io.Writ
 			return err
 		}
 		defer ms.Close()
-		fmt.Fprintf(stdout, "Metrics on http://%s/metrics\n", ms.Addr)
+		out.line(fmt.Sprintf("Metrics on http://%s/metrics\n", ms.Addr), "Metrics on http://"+ms.Addr+"/metrics", "metrics_url", "http://"+ms.Addr+"/metrics")
 	}
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	logger.Info("aries serving", "addr", ln.Addr().String(), "issuer", cfg.Issuer)
-	fmt.Fprintf(stdout, "Aries is listening on %s (issuer %s)\n", ln.Addr(), cfg.Issuer)
+	out.line(fmt.Sprintf("Aries is listening on %s (issuer %s)\n", ln.Addr(), cfg.Issuer),
+		"Aries is listening on "+ln.Addr().String(), "addr", ln.Addr().String(), "issuer", cfg.Issuer)
 
 	select {
 	case err := <-served:

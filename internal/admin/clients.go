@@ -31,6 +31,8 @@ type createRequest struct {
 	// DPoPBoundAccessTokens: DPoP-bound tokens only (RFC 9449 section
 	// 5.2, docs/dpop.md).
 	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
+
+	fapiCreate
 }
 
 // updateRequest is the body of PATCH /admin/v1/clients/{id}: a field left
@@ -46,6 +48,8 @@ type updateRequest struct {
 	IDTokenSignedResponseAlg *string   `json:"id_token_signed_response_alg"`
 
 	DPoPBoundAccessTokens *bool `json:"dpop_bound_access_tokens"`
+
+	fapiUpdate
 }
 
 // withClient loads the client named in the path, or answers 404.
@@ -124,6 +128,10 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, admin store.Use
 		IDTokenAlg:             req.IDTokenSignedResponseAlg,
 		DPoPBound:              req.DPoPBoundAccessTokens,
 	}
+	if e := req.fapiCreate.apply(&spec); e != nil {
+		oauth.Write(w, e)
+		return
+	}
 	c, clientSecret, err := registry.Create(ctx, h.Store, h.Hasher, registry.ActorOf(admin), spec, h.Now())
 	if e := refused(err); e != nil {
 		oauth.Write(w, e)
@@ -164,6 +172,18 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, admin store.Use
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		IDTokenAlg:             c.IDTokenSignedResponseAlg,
 		DPoPBound:              c.DPoPBoundAccessTokens,
+
+		// As stored, so a setting left to its default keeps following it.
+		AuthMethod:      c.TokenEndpointAuthMethod,
+		JWKS:            c.JWKS,
+		Profile:         c.Profile,
+		RequirePAR:      c.RequirePAR,
+		RefreshRotation: c.RefreshTokenRotation,
+		RefreshGrace:    c.RefreshTokenGraceSeconds,
+	}
+	if e := req.fapiUpdate.apply(&spec); e != nil {
+		oauth.Write(w, e)
+		return
 	}
 	if req.DPoPBoundAccessTokens != nil {
 		spec.DPoPBound = *req.DPoPBoundAccessTokens
@@ -214,6 +234,10 @@ func (h *Handler) rotate(w http.ResponseWriter, r *http.Request, admin store.Use
 	}
 	ctx := r.Context()
 	clientSecret, err := registry.RotateSecret(ctx, h.Store, h.Hasher, c.ID, h.Now())
+	if e := refused(err); e != nil {
+		oauth.Write(w, e)
+		return
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		h.notFound(w)
 		return

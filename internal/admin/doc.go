@@ -16,12 +16,18 @@
 // invalid_token, a good token without the right 403 insufficient_scope.
 // Error bodies are JSON {"error","error_description"}.
 //
+// Create and PATCH take the financial-grade settings under the names
+// clients show --json prints (token_endpoint_auth_method, jwks as a JWK Set
+// object, profile, require_pushed_authorization_requests,
+// refresh_token_rotation, refresh_token_grace_seconds), each optional.
+//
 // Routes mounted by Register:
 //
 //	GET    /admin/v1/clients               {"clients":[client...]}
 //	POST   /admin/v1/clients               create; 201 client with client_secret (confidential)
 //	GET    /admin/v1/clients/{id}          client
-//	PATCH  /admin/v1/clients/{id}          name, redirect_uris, scopes, first_party, resource_server, dpop_bound_access_tokens; client
+//	PATCH  /admin/v1/clients/{id}          name, redirect_uris, scopes, first_party, resource_server, dpop_bound_access_tokens,
+//	                                       and the settings of docs/fapi.md (fapi.go); client
 //	DELETE /admin/v1/clients/{id}          204
 //	POST   /admin/v1/clients/{id}/secret   client with its new client_secret
 //	POST   /admin/v1/clients/{id}/disable  client (every token it held is revoked)

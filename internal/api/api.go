@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ariesexchange/aries/internal/accesslog"
 	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/ratelimit"
@@ -120,6 +121,7 @@ func (a *API) Register(mux interface{ Handle(string, http.Handler) }) {
 	for _, rt := range Routes {
 		h := a.handler(rt)
 		h = a.cfg.Limits.Middleware(rt.Category, callerKey)(h)
+		h = logClient(h)
 		h = a.verifier.RequireAny(rt.Scopes...)(h)
 		mux.Handle(rt.Method+" "+rt.Path, cors(h))
 		if !rt.WebSocket {
@@ -157,6 +159,16 @@ func callerKey(r *http.Request) string {
 		return ""
 	}
 	return c.ClientID + " " + c.Subject
+}
+
+// logClient records the token's client for the request's access log line.
+func logClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := bearer.FromContext(r.Context()); ok {
+			accesslog.SetClient(r.Context(), c.ClientID)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // exposed are the response headers a browser app may read.

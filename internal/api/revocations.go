@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ariesexchange/aries/internal/outage"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/sdk/bearer"
 )
@@ -118,19 +119,25 @@ func (r *Revocations) Poll(ctx context.Context) error {
 	return nil
 }
 
-// Run polls every Interval until ctx ends. A failed poll is logged and
-// retried at the next tick.
+// Run polls every Interval until ctx ends. A failed poll gives up at the
+// store's deadline (--db-timeout) and is retried at the next tick; the
+// outage is logged once when it starts and once when it ends.
 func (r *Revocations) Run(ctx context.Context) {
 	tick := time.NewTicker(r.interval())
 	defer tick.Stop()
+	watch := &outage.Watch{Logger: r.logger(), Now: r.Now,
+		Down: "revocation poll failed; revoked tokens may pass until it succeeds, then the API answers 503",
+		Back: "revocation poll works again"}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if err := r.Poll(ctx); err != nil && ctx.Err() == nil {
-				r.logger().Warn("revocation poll failed; revoked tokens may pass until it succeeds", "err", err)
+			err := r.Poll(ctx)
+			if ctx.Err() != nil {
+				return
 			}
+			watch.Report(ctx, err)
 		}
 	}
 }

@@ -116,8 +116,13 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		// The session ended while the consent page was open.
+		returnTo, err := h.returnURL(r.Context(), req, req.params)
+		if err != nil {
+			h.serverError(w, r, "return path", err)
+			return
+		}
 		h.showSignIn(w, r, http.StatusOK, web.SignInPage{
-			ReturnTo:   authorizePath + "?" + req.params.Encode(),
+			ReturnTo:   returnTo,
 			ClientName: req.client.Name,
 		}, req.redirectURI)
 		return
@@ -200,6 +205,7 @@ func (h *Handler) issueCode(ctx context.Context, req *request, sess store.Sessio
 		Nonce:               req.nonce,
 		SessionID:           sessionID(sess),
 		DPoPJKT:             req.dpopJKT,
+		FAPI2:               req.client.FAPI2(),
 	})
 }
 
@@ -210,15 +216,25 @@ func (h *Handler) showConsent(w http.ResponseWriter, r *http.Request, req *reque
 	}
 	switchTo := cloneValues(req.params)
 	switchTo.Set(paramPrompt, "login")
+	switchURL, err := h.returnURL(r.Context(), req, switchTo)
+	if err != nil {
+		h.serverError(w, r, "return path", err)
+		return
+	}
+	fields, err := h.fields(r.Context(), req)
+	if err != nil {
+		h.serverError(w, r, "return path", err)
+		return
+	}
 	h.allowRedirect(w, req.redirectURI)
 	web.Render(w, http.StatusOK, web.PageConsent, web.ConsentPage{
 		CSRFToken:    h.csrf.Token(w, r),
 		ClientName:   req.client.Name,
 		UserEmail:    u.Email,
 		RedirectHost: redirectHost(req.redirectURI),
-		SwitchURL:    authorizePath + "?" + switchTo.Encode(),
+		SwitchURL:    switchURL,
 		Scopes:       scopes,
-		Fields:       req.fields(),
+		Fields:       fields,
 	})
 }
 

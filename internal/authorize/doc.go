@@ -26,6 +26,15 @@
 // client registered, named with a valid id_token_hint; anything else gets a
 // page and no redirect.
 //
+// Pushed authorization requests (par.go; RFC 9126, docs/fapi.md): a
+// request naming client_id and request_uri takes the request package par
+// stored, once; its other parameters are ignored. One function (validate)
+// checks every authorization request, at the PAR endpoint
+// (ValidatePushed) and here. The pages a pushed request passes through
+// carry it under a fresh one-time request_uri, never its parameters.
+// Clients registered to push, FAPI 2.0 clients and, with RequirePAR, every
+// client are refused requests that were not pushed.
+//
 // Routes mounted by Register, all HTML routes behind web.Secure:
 //
 //	GET  /oauth2/authorize   validate, then sign-in, consent or a code

@@ -39,6 +39,7 @@ type Store interface {
 	store.ConsentStore
 	store.GrantStore
 	store.LockoutStore
+	store.PARStore
 }
 
 // Handler serves the authorization endpoint, sign-in and consent. Set its
@@ -72,6 +73,9 @@ type Handler struct {
 	// id_token_hint, at the authorization endpoint and at logout; nil
 	// refuses every hint.
 	Hints HintVerifier
+	// RequirePAR refuses every authorization request that was not pushed
+	// (RFC 9126 section 5, aries serve --require-par).
+	RequirePAR bool
 
 	secure bool
 	csrf   web.CSRF
@@ -103,7 +107,7 @@ func (h *Handler) Register(mux interface{ Handle(string, http.Handler) }) {
 	h.csrf = web.CSRF{Secure: h.secure}
 	h.codes = &signin.CodeIssuer{Store: h.Store, Hasher: h.Hasher, CodeTTL: h.CodeTTL, GrantTTL: h.GrantTTL, Now: h.Now}
 
-	html := func(f http.HandlerFunc) http.Handler { return web.Secure(f) }
+	html := func(f http.HandlerFunc) http.Handler { return web.SecureFor(h.Issuer)(f) }
 	mux.Handle("GET /oauth2/authorize", html(h.authorize))
 	mux.Handle("POST /oauth2/authorize", html(h.decide))
 	mux.Handle("GET /login", html(h.signInPage))

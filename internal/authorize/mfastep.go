@@ -258,7 +258,12 @@ func (h *Handler) stepUp(w http.ResponseWriter, r *http.Request, req *request, s
 		h.redirectError(w, r, req, oauth.Errorf(oauth.LoginRequired, "%s requires a fresh second factor", strings.Join(need, " and ")))
 		return true
 	}
-	h.startMFA(w, r, user, store.MFAStepUp, sess.IDHash, authorizePath+"?"+req.params.Encode())
+	returnTo, err := h.returnURL(r.Context(), req, req.params)
+	if err != nil {
+		h.serverError(w, r, "return path", err)
+		return true
+	}
+	h.startMFA(w, r, user, store.MFAStepUp, sess.IDHash, returnTo)
 	return true
 }
 

@@ -120,8 +120,13 @@ func (h *Handler) signInAgain(w http.ResponseWriter, r *http.Request, req *reque
 	if req.loginHint != "" {
 		email = req.loginHint
 	}
+	returnTo, err := h.returnURL(r.Context(), req, req.afterSignIn())
+	if err != nil {
+		h.serverError(w, r, "return path", err)
+		return
+	}
 	h.showSignIn(w, r, http.StatusOK, web.SignInPage{
-		ReturnTo:   authorizePath + "?" + req.afterSignIn().Encode(),
+		ReturnTo:   returnTo,
 		ClientName: req.client.Name,
 		Email:      email,
 	}, req.redirectURI)
@@ -135,10 +140,20 @@ func (h *Handler) showSelectAccount(w http.ResponseWriter, r *http.Request, req 
 	cont := withoutPrompt(req.params, "select_account")
 	other := withoutPrompt(req.params, "select_account", "login")
 	other.Set(paramPrompt, strings.TrimSpace("login "+other.Get(paramPrompt)))
+	contURL, err := h.returnURL(r.Context(), req, cont)
+	if err != nil {
+		h.serverError(w, r, "return path", err)
+		return
+	}
+	otherURL, err := h.returnURL(r.Context(), req, other)
+	if err != nil {
+		h.serverError(w, r, "return path", err)
+		return
+	}
 	web.Render(w, http.StatusOK, web.PageSelectAccount, web.SelectAccountPage{
 		ClientName:  req.client.Name,
 		UserEmail:   u.Email,
-		ContinueURL: authorizePath + "?" + cont.Encode(),
-		SwitchURL:   authorizePath + "?" + other.Encode(),
+		ContinueURL: contURL,
+		SwitchURL:   otherURL,
 	})
 }

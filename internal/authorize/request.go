@@ -35,6 +35,13 @@ const (
 	paramLoginHint           = "login_hint"
 	paramIDTokenHint         = "id_token_hint"
 	paramDPoPJKT             = "dpop_jkt"
+
+	// paramRequestURI names a pushed request (RFC 9126 section 4); it
+	// replaces the parameters above rather than being one of them.
+	paramRequestURI = "request_uri"
+	// paramRequest is a request object (RFC 9101), which Aries does not
+	// support.
+	paramRequest = "request"
 )
 
 var requestParams = []string{
@@ -65,6 +72,11 @@ type request struct {
 
 	// dpopJKT binds the code to a DPoP key (RFC 9449 section 10).
 	dpopJKT string
+
+	// pushed says the request came from the PAR endpoint (par.go): the
+	// pages it passes through carry it on by request_uri, never by its
+	// parameters.
+	pushed bool
 }
 
 // prompt is the OpenID Connect prompt parameter, which Aries honours for
@@ -79,62 +91,94 @@ type prompt struct {
 // URI cannot be trusted yet (RFC 6749 section 4.1.2.1, first paragraph).
 type pageError struct {
 	code, title, description string
+	// api is the description for a JSON answer (the PAR endpoint), which
+	// a developer reads rather than the user.
+	api string
 }
 
 func (e *pageError) Error() string { return e.code + ": " + e.description }
 
 func unknownClient(description string) *pageError {
-	return &pageError{oauth.InvalidClient, "Unknown application", description +
-		" Aries cannot send you back to it."}
+	return &pageError{code: oauth.InvalidClient, title: "Unknown application", description: description +
+		" Aries cannot send you back to it.", api: "unknown client"}
 }
 
-func badRedirect(description string) *pageError {
-	return &pageError{oauth.RedirectURIMismatch, "Invalid return address", description +
-		" For your safety, Aries will not send you there."}
+func badRedirect(description, api string) *pageError {
+	return &pageError{code: oauth.RedirectURIMismatch, title: "Invalid return address", description: description +
+		" For your safety, Aries will not send you there.", api: api}
 }
 
-// parse validates an authorization request. Its error is a *pageError while
-// the client or redirect URI is in doubt; after that an *oauth.Error to send
-// back to the redirect URI, with req holding redirectURI and state; any
-// other error is internal.
+// parse validates an authorization request: a pushed one when it names a
+// request_uri (par.go), otherwise the parameters as sent. Its error is a
+// *pageError while the client or redirect URI is in doubt; after that an
+// *oauth.Error to send back to the redirect URI, with req holding
+// redirectURI and state; any other error is internal.
 func (h *Handler) parse(ctx context.Context, q url.Values) (*request, error) {
+	if _, ok := q[paramRequestURI]; ok {
+		return h.parsePushed(ctx, q)
+	}
 	vals, dups := single(q)
+	client, err := h.client(ctx, vals.Get(paramClientID), slices.Contains(dups, paramClientID))
+	if err != nil {
+		return nil, err
+	}
+	return h.validate(client, vals, dups, false)
+}
 
-	clientID := vals.Get(paramClientID)
+// client returns the enabled client named by clientID; its error is a
+// *pageError, or internal.
+func (h *Handler) client(ctx context.Context, clientID string, repeated bool) (store.Client, error) {
 	switch {
-	case slices.Contains(dups, paramClientID):
-		return nil, unknownClient("The request names more than one application (client_id).")
+	case repeated:
+		return store.Client{}, unknownClient("The request names more than one application (client_id).")
 	case clientID == "":
-		return nil, unknownClient("The request does not say which application is asking (client_id is missing).")
+		return store.Client{}, unknownClient("The request does not say which application is asking (client_id is missing).")
 	case !oauth.ValidIdentifier(clientID):
 		// Checked before the store sees it: PostgreSQL refuses a NUL
 		// byte or invalid UTF-8 with an error that would read as an
 		// outage (docs/security.md#identifiers-are-checked-before-the-store).
-		return nil, unknownClient("The application that sent you here is not registered with Aries.")
+		return store.Client{}, unknownClient("The application that sent you here is not registered with Aries.")
 	}
 	client, err := h.Store.Client(ctx, clientID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, unknownClient("The application that sent you here is not registered with Aries.")
+		return store.Client{}, unknownClient("The application that sent you here is not registered with Aries.")
 	case err != nil:
-		return nil, fmt.Errorf("authorize: client: %w", err)
+		return store.Client{}, fmt.Errorf("authorize: client: %w", err)
 	case client.Disabled:
-		return nil, unknownClient("The application that sent you here has been disabled.")
+		return store.Client{}, unknownClient("The application that sent you here has been disabled.")
 	}
+	return client, nil
+}
 
+// validate checks the parameters vals of an authorization request from
+// client (dups: those given more than once) with the rules of RFC 6749
+// section 4.1.1, RFC 7636 section 4.3, OpenID Connect Core 1.0 section
+// 3.1.2.1 and RFC 9449 section 10. The authorization endpoint and the PAR
+// endpoint both call it, so a pushed request passes the same rules when
+// pushed and again when used. pushed says the request came through the PAR
+// endpoint; a client that must push (RFC 9126 section 5) is refused
+// otherwise. Errors are as parse's.
+func (h *Handler) validate(client store.Client, vals url.Values, dups []string, pushed bool) (*request, error) {
 	redirectURI := vals.Get(paramRedirectURI)
 	switch {
 	case slices.Contains(dups, paramRedirectURI):
-		return nil, badRedirect("The application gave more than one return address (redirect_uri).")
+		return nil, badRedirect("The application gave more than one return address (redirect_uri).",
+			"redirect_uri was given more than once")
 	case redirectURI == "":
-		return nil, badRedirect("The application did not say where to send you back (redirect_uri is missing).")
+		return nil, badRedirect("The application did not say where to send you back (redirect_uri is missing).",
+			"redirect_uri is missing")
 	case !matchRedirectURI(client, redirectURI):
-		return nil, badRedirect("The application asked Aries to send you back to an address it has not registered.")
+		return nil, badRedirect("The application asked Aries to send you back to an address it has not registered.",
+			"redirect_uri is not one registered for this client")
 	}
 
 	// From here on the redirect URI is trusted: errors go back to it.
-	req := &request{client: client, redirectURI: redirectURI, state: vals.Get(paramState), params: vals}
+	req := &request{client: client, redirectURI: redirectURI, state: vals.Get(paramState), params: vals, pushed: pushed}
 
+	if !pushed && h.mustPush(client) {
+		return req, oauth.Errorf(oauth.InvalidRequest, "this client must push its authorization requests to the pushed authorization request endpoint (RFC 9126)")
+	}
 	switch rt := vals.Get(paramResponseType); {
 	case rt == "":
 		return req, oauth.Errorf(oauth.InvalidRequest, "response_type is missing")
@@ -264,8 +308,23 @@ func withoutPrompt(params url.Values, drop ...string) url.Values {
 // fields returns the parameters as hidden form fields, in a fixed order.
 // prompt, max_age and the hints are left out: they have done their work
 // once the page is shown (a consent page is shown to a session they
-// accepted), and the nonce goes on to the code.
-func (req *request) fields() []web.Field {
+// accepted), and the nonce goes on to the code. A pushed request is
+// carried by a fresh request_uri instead (returnURL).
+func (h *Handler) fields(ctx context.Context, req *request) ([]web.Field, error) {
+	if req.pushed {
+		q := withoutPrompt(req.params, "none", "login", "consent", "select_account")
+		q.Del(paramMaxAge)
+		q.Del(paramLoginHint)
+		q.Del(paramIDTokenHint)
+		uri, err := h.push(ctx, req.client.ID, q, ContinuationTTL)
+		if err != nil {
+			return nil, err
+		}
+		return []web.Field{
+			{Name: paramClientID, Value: req.client.ID},
+			{Name: paramRequestURI, Value: uri},
+		}, nil
+	}
 	var out []web.Field
 	for _, name := range requestParams {
 		switch name {
@@ -276,7 +335,7 @@ func (req *request) fields() []web.Field {
 			out = append(out, web.Field{Name: name, Value: v})
 		}
 	}
-	return out
+	return out, nil
 }
 
 func cloneValues(v url.Values) url.Values {

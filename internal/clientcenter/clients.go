@@ -53,6 +53,8 @@ type ClientForm struct {
 	// docs/dpop.md). Anyone who manages the app sets it: it only takes
 	// bearer tokens away from it.
 	DPoPBound bool
+
+	FAPI FAPIForm // financial-grade settings (fapi.go)
 }
 
 // ScopeOption is one checkbox of the scope list.
@@ -75,6 +77,7 @@ type ClientPage struct {
 	Owner   string // the owner's email, for administrators
 	Version string // the client's version, sent back by the regenerate form
 	Form    ClientForm
+	KeyIDs  []string // the keys of its JWK Set (private_key_jwt)
 }
 
 // SecretPage is the data of the page that shows a client secret, once.
@@ -106,6 +109,7 @@ type formInput struct {
 	logoutURIs     []string
 	idTokenAlg     string
 	dpopBound      bool
+	fapi           fapiInput
 }
 
 func readForm(r *http.Request) formInput {
@@ -123,6 +127,7 @@ func readForm(r *http.Request) formInput {
 		logoutText:     r.PostFormValue("post_logout_redirect_uris"),
 		idTokenAlg:     r.PostFormValue("id_token_signed_response_alg"),
 		dpopBound:      r.PostFormValue("dpop_bound_access_tokens") != "",
+		fapi:           readFAPI(r),
 	}
 	in.redirectURIs = splitRedirectURIs(in.redirectText)
 	in.logoutURIs = splitRedirectURIs(in.logoutText)
@@ -178,6 +183,7 @@ func specOf(u store.User, old store.Client, in formInput) registry.Spec {
 		IDTokenAlg:             in.idTokenAlg,
 		DPoPBound:              in.dpopBound,
 	}
+	in.fapi.apply(&spec)
 	if u.Admin {
 		spec.FirstParty, spec.ResourceServer = in.firstParty, in.resourceServer
 	}
@@ -206,6 +212,7 @@ func refusedForm(u store.User, old store.Client, in formInput, spec registry.Spe
 		IDTokenAlg:             in.idTokenAlg,
 		BadPostLogout:          len(in.logoutURIs) > registry.MaxRedirectURIs,
 		DPoPBound:              in.dpopBound,
+		FAPI:                   in.fapi.refused(spec),
 	}
 	for _, uri := range in.redirectURIs {
 		if registry.ValidateRedirectURI(uri) != nil {
@@ -234,6 +241,7 @@ func formOf(u store.User, c store.Client) ClientForm {
 		PostLogoutRedirectURIs: strings.Join(c.PostLogoutRedirectURIs, "\n"),
 		IDTokenAlg:             registry.View(c, "").IDTokenSignedResponseAlg,
 		DPoPBound:              c.DPoPBoundAccessTokens,
+		FAPI:                   fapiFormOf(c),
 	}
 }
 
@@ -329,6 +337,7 @@ func (h *Handler) renderClient(w http.ResponseWriter, r *http.Request, u store.U
 		Public:  c.Type == store.Public,
 		Version: version(c),
 		Form:    form,
+		KeyIDs:  keyIDs(c),
 	}
 	if u.Admin {
 		p.Owner = "CLI"
@@ -379,6 +388,10 @@ func (h *Handler) rotate(w http.ResponseWriter, r *http.Request, u store.User, c
 		return
 	}
 	clientSecret, err := registry.RotateSecret(r.Context(), h.Store, h.Hasher, c.ID, h.Now())
+	if refusal, ok := errors.AsType[*registry.Refusal](err); ok {
+		web.RenderError(w, http.StatusBadRequest, web.ErrorPage{Title: "This app has no secret", Description: refusal.Error()})
+		return
+	}
 	if err != nil {
 		h.serverError(w, r, "rotate secret", err)
 		return

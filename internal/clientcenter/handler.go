@@ -85,7 +85,7 @@ func (h *Handler) Register(mux interface{ Handle(string, http.Handler) }) {
 	}
 	h.csrf = web.CSRF{Secure: strings.HasPrefix(h.Issuer, "https://")}
 
-	page := func(f userFunc) http.Handler { return web.Secure(h.signedIn(f)) }
+	page := func(f userFunc) http.Handler { return web.SecureFor(h.Issuer)(h.signedIn(f)) }
 	mux.Handle("GET /clients", page(h.list))
 	mux.Handle("GET /clients/new", page(h.newForm))
 	mux.Handle("POST /clients", page(h.create))

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ariesexchange/aries/internal/clientauth"
 	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/scope"
 	"github.com/ariesexchange/aries/sdk/dpop"
@@ -20,6 +21,7 @@ const (
 	TokenPath         = "/v1/oauth2/token"
 	RevocationPath    = "/v1/oauth2/revoke"
 	IntrospectionPath = "/v1/oauth2/introspect"
+	PARPath           = "/v1/oauth2/par"
 )
 
 // Metadata is the authorization server metadata document (RFC 8414
@@ -44,6 +46,18 @@ type Metadata struct {
 	// DPoPSigningAlgValuesSupported are the proof algorithms the token
 	// endpoint and the API accept (RFC 9449 section 5.1).
 	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported"`
+	// PushedAuthorizationRequestEndpoint and
+	// RequirePushedAuthorizationRequests: RFC 9126 section 5. Clients
+	// registered with require_pushed_authorization_requests must push even
+	// when the server-wide flag is false.
+	PushedAuthorizationRequestEndpoint string `json:"pushed_authorization_request_endpoint"`
+	RequirePushedAuthorizationRequests bool   `json:"require_pushed_authorization_requests"`
+
+	// The algorithms of private_key_jwt client assertions at each
+	// endpoint (RFC 8414 section 2): clientauth.Algorithms.
+	TokenEndpointAuthSigningAlgValuesSupported         []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	RevocationEndpointAuthSigningAlgValuesSupported    []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
+	IntrospectionEndpointAuthSigningAlgValuesSupported []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 }
 
 // Handler serves the metadata and the JWKS.
@@ -55,6 +69,9 @@ type Handler struct {
 	// nil means dpop.DefaultAlgorithms, what the server's verifier
 	// accepts unless configured otherwise.
 	DPoPAlgorithms []string
+	// RequirePAR says every client must push its authorization requests
+	// (aries serve --require-par).
+	RequirePAR bool
 }
 
 // Metadata returns the document served at MetadataPath.
@@ -84,15 +101,22 @@ func (h *Handler) Metadata() Metadata {
 		GrantTypesSupported:    []string{"authorization_code", "refresh_token", "client_credentials"},
 		// "none": public clients identify themselves by client_id and
 		// prove possession of the code with PKCE (RFC 7636).
-		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
+		// private_key_jwt: RFC 7523 section 2.2 (package clientauth).
+		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
 		// A public client may revoke its own tokens (RFC 7009 section 5).
-		RevocationEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
+		RevocationEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
 		// Introspection reveals token contents: confidential clients only.
-		IntrospectionEndpointAuthMethodsSupported:  []string{"client_secret_basic", "client_secret_post"},
+		IntrospectionEndpointAuthMethodsSupported:  []string{"client_secret_basic", "client_secret_post", "private_key_jwt"},
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		AuthorizationResponseIssParameterSupported: true, // RFC 9207 section 3
 		ServiceDocumentation:                       h.ServiceDocumentation,
 		DPoPSigningAlgValuesSupported:              dpopAlgorithms,
+		PushedAuthorizationRequestEndpoint:         base + PARPath,
+		RequirePushedAuthorizationRequests:         h.RequirePAR,
+
+		TokenEndpointAuthSigningAlgValuesSupported:         clientauth.Algorithms,
+		RevocationEndpointAuthSigningAlgValuesSupported:    clientauth.Algorithms,
+		IntrospectionEndpointAuthSigningAlgValuesSupported: clientauth.Algorithms,
 	}
 }
 

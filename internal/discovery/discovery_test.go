@@ -100,6 +100,20 @@ func TestMetadataPromises(t *testing.T) {
 		if !slices.Equal(m.CodeChallengeMethodsSupported, []string{"S256"}) {
 			t.Errorf("got code_challenge_methods_supported %v, want only S256 (plain is refused)", m.CodeChallengeMethodsSupported)
 		}
+		// private_key_jwt everywhere a client authenticates, with the
+		// algorithms FAPI 2.0 allows and never RS256.
+		for name, methods := range map[string][]string{"token": m.TokenEndpointAuthMethodsSupported,
+			"revocation": m.RevocationEndpointAuthMethodsSupported, "introspection": m.IntrospectionEndpointAuthMethodsSupported} {
+			if !slices.Contains(methods, "private_key_jwt") {
+				t.Errorf("%s_endpoint_auth_methods_supported %v lacks private_key_jwt", name, methods)
+			}
+		}
+		for _, algs := range [][]string{m.TokenEndpointAuthSigningAlgValuesSupported,
+			m.RevocationEndpointAuthSigningAlgValuesSupported, m.IntrospectionEndpointAuthSigningAlgValuesSupported} {
+			if !slices.Equal(algs, []string{"ES256", "PS256", "EdDSA"}) {
+				t.Errorf("got assertion algorithms %v, want ES256, PS256, EdDSA", algs)
+			}
+		}
 		for _, s := range scope.All {
 			if !slices.Contains(m.ScopesSupported, s.Name) {
 				t.Errorf("scopes_supported lacks %q", s.Name)

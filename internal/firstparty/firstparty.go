@@ -148,7 +148,7 @@ func (h *Handler) authorize(ctx context.Context, w http.ResponseWriter, r *http.
 	return h.issue(ctx, w, signin.Authorization{
 		ClientID: client.ID, UserID: u.ID, RedirectURI: redirectURI, Scopes: scopes,
 		CodeChallenge: challenge, CodeChallengeMethod: method,
-		AuthTime: h.Now(), AMR: []string{"pwd"},
+		AuthTime: h.Now(), AMR: []string{"pwd"}, FAPI2: client.FAPI2(),
 	})
 }
 
@@ -233,7 +233,7 @@ func (h *Handler) verify(ctx context.Context, w http.ResponseWriter, r *http.Req
 	return h.issue(ctx, w, signin.Authorization{
 		ClientID: client.ID, UserID: done.UserID, RedirectURI: done.RedirectURI, Scopes: done.Scopes,
 		CodeChallenge: done.CodeChallenge, CodeChallengeMethod: done.CodeChallengeMethod,
-		AuthTime: h.Now(), AMR: []string{"pwd", "otp"},
+		AuthTime: h.Now(), AMR: []string{"pwd", "otp"}, FAPI2: client.FAPI2(),
 	})
 }
 

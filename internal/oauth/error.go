@@ -36,6 +36,7 @@ const (
 	InvalidMFACode            = protocol.ErrInvalidMFACode
 	RateLimited               = protocol.ErrRateLimited
 	NotFound                  = protocol.ErrNotFound
+	InvalidRequestURI         = protocol.ErrInvalidRequestURI
 )
 
 // Error is a protocol error as the caller sees it. Handlers return it; Write

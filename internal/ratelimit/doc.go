@@ -7,6 +7,10 @@
 // Decision, and writes nothing: each caller answers in its own format (the
 // JSON 429 of WriteLimited, or an HTML page with the same headers).
 //
+// The source address of every address-keyed limit is RemoteIP's: the TCP
+// peer, or behind a load balancer listed in TrustedProxies, the client
+// address its X-Forwarded-For names (proxy.go, docs/deployment.md).
+//
 // Every Limiter implements the same algorithm, GCRA (the generic cell rate
 // algorithm, as ITU-T I.371 defines it for ATM and as rate limiters use it),
 // so the in-process limiter and the shared Redis one give a caller the same

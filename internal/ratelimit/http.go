@@ -187,8 +187,9 @@ func (p *Policy) logger() *slog.Logger {
 }
 
 // RemoteIP returns the host part of r.RemoteAddr, the key for requests that
-// name no client or user. It does not trust X-Forwarded-For: behind a proxy,
-// the server must rewrite RemoteAddr from the headers it trusts.
+// name no client or user. It does not read X-Forwarded-For itself: behind a
+// proxy, TrustedProxies.Middleware, mounted in front of every handler,
+// has already rewritten RemoteAddr from the headers it trusts.
 func RemoteIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -123,12 +125,19 @@ func (s Spec) validateFinancialGrade(public bool) []error {
 	return errs
 }
 
-// withProfileDefaults returns s with what its profile implies: a fapi2
+// withProfileDefaults returns s with its JWKS in compact form and what its
+// profile implies: a fapi2
 // client authenticates with private_key_jwt unless it named another method
 // (then validation refuses it), must push its authorization requests, gets
 // DPoP-bound tokens only, and its refresh tokens are not rotated unless it
 // asked for rotation (FAPI 2.0 Security Profile sections 5.3.2.1-5.3.2.2).
 func (s Spec) withProfileDefaults() Spec {
+	// The keys are stored as compact JSON, however they were pasted: what
+	// the surfaces show back is the set, not the layout of one paste.
+	var b bytes.Buffer
+	if s.JWKS = strings.TrimSpace(s.JWKS); json.Compact(&b, []byte(s.JWKS)) == nil {
+		s.JWKS = b.String()
+	}
 	if s.Profile != store.ProfileFAPI2 {
 		return s
 	}

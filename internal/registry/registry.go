@@ -181,11 +181,10 @@ func (s Spec) check(by Actor, old *store.Client) ([]string, error) {
 		public, was = old.Type == store.Public, *old
 	}
 	errs = append(errs, s.validateFinancialGrade(public)...)
-	// A client moving to a secret method needs a secret to send.
-	if old != nil && !public && old.SecretHash == "" &&
-		(s.AuthMethod == "" || s.AuthMethod == store.AuthSecretBasic || s.AuthMethod == store.AuthSecretPost) {
-		errs = append(errs, errors.New("the client has no secret to authenticate with: rotate its secret first (aries clients rotate-secret ID)"))
-	}
+	// A private_key_jwt client moving to a secret method has no secret
+	// yet: it gets one from RotateSecret (aries clients rotate-secret ID),
+	// which refuses while the method is private_key_jwt; until then it
+	// cannot authenticate (NeedsSecret).
 	// The admin scope opens the admin API to whoever an administrator
 	// signs in with the client; so not only adding it but keeping it is an
 	// administrator's decision: a developer's edit of a client that has it
@@ -263,8 +262,15 @@ func Create(ctx context.Context, st store.ClientStore, h *secret.Hasher, by Acto
 	return c, clientSecret, nil
 }
 
+// NeedsSecret reports whether c authenticates with a client secret but
+// has none: a private_key_jwt client moved to a secret method, which
+// needs RotateSecret before it can authenticate.
+func NeedsSecret(c store.Client) bool {
+	return c.Type == store.Confidential && c.SecretHash == "" && c.TokenEndpointAuthMethod != store.AuthPrivateKeyJWT
+}
+
 // RotateSecret gives a confidential client a new secret; the old one stops
-// working at once.
+// working at once. A private_key_jwt client gets none: a *Refusal.
 func RotateSecret(ctx context.Context, st store.ClientStore, h *secret.Hasher, id string, now time.Time) (string, error) {
 	c, err := st.Client(ctx, id)
 	if err != nil {
@@ -274,7 +280,7 @@ func RotateSecret(ctx context.Context, st store.ClientStore, h *secret.Hasher, i
 		return "", errors.New("a public client has no secret")
 	}
 	if c.TokenEndpointAuthMethod == store.AuthPrivateKeyJWT {
-		return "", errors.New("the client authenticates with private_key_jwt and has no secret; change its auth method first (aries clients update ID --auth-method client_secret_basic)")
+		return "", &Refusal{errors.New("the client authenticates with private_key_jwt and has no secret; change its auth method first (aries clients update ID --auth-method client_secret_basic)")}
 	}
 	clientSecret := secret.New(secret.ClientSecretPrefix)
 	if err := st.SetClientSecret(ctx, id, h.Hash(clientSecret), now); err != nil {

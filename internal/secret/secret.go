@@ -97,6 +97,7 @@ const (
 	pepperPurpose         = "secret-hash-pepper"
 	keyEncryptionPurpose  = "signing-key-encryption"
 	totpEncryptionPurpose = "totp-secret-encryption"
+	refreshGracePurpose   = "refresh-grace-encryption"
 )
 
 // Keys are the server keys derived from the root secret, one per use. The
@@ -106,6 +107,9 @@ type Keys struct {
 	Pepper         []byte // keys the stored hashes of secrets (NewHasher)
 	KeyEncryption  []byte // encrypts the signing keys at rest (package keys)
 	TOTPEncryption []byte // encrypts the users' TOTP secrets at rest (package mfa)
+	// RefreshGrace encrypts the copy of a rotated refresh token's child
+	// kept for the client's grace window (package token).
+	RefreshGrace []byte
 }
 
 // Keys derives the server keys.
@@ -114,6 +118,7 @@ func (m Master) Keys() Keys {
 		Pepper:         m.Derive(pepperPurpose),
 		KeyEncryption:  m.Derive(keyEncryptionPurpose),
 		TOTPEncryption: m.Derive(totpEncryptionPurpose),
+		RefreshGrace:   m.Derive(refreshGracePurpose),
 	}
 }
 

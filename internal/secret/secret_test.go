@@ -53,8 +53,8 @@ func TestParseMaster(t *testing.T) {
 }
 
 // TestKeysAreStable pins the derived keys of one root secret: a changed
-// derivation label would make every stored hash, signing key and TOTP
-// secret unreadable.
+// derivation label would make every stored hash, signing key, TOTP secret
+// and grace copy of a refresh token unreadable.
 func TestKeysAreStable(t *testing.T) {
 	m, err := ParseMaster("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=") // bytes 0..31
 	if err != nil {
@@ -68,6 +68,7 @@ func TestKeysAreStable(t *testing.T) {
 		{"Pepper", hex.EncodeToString(k.Pepper), "82caddf02075d49ee7182d31f69ef9ceff4f9946670b406e54067acbde6f242d"},
 		{"KeyEncryption", hex.EncodeToString(k.KeyEncryption), "d2505bb012fe0f243184795b80f9a015ee73a967f39cf036942423f416b1440f"},
 		{"TOTPEncryption", hex.EncodeToString(k.TOTPEncryption), "cca96faffb08247e2008fbfd97fdf46eb150836f882879d3e546ea66db0be661"},
+		{"RefreshGrace", hex.EncodeToString(k.RefreshGrace), "6bbd07aa8750497acdf4dd5e89723b7b3e2010c0f534cccabe6a8eed31fa0f01"},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("Keys().%s = %s, want %s", tt.name, tt.got, tt.want)

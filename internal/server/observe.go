@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ariesexchange/aries/internal/accesslog"
 	"github.com/ariesexchange/aries/internal/metrics"
 )
 
@@ -34,13 +35,24 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 
 // observe gives every request an id (X-Request-Id), counts it by route
 // pattern and status, times it, logs it, and turns a panic into a 500.
-// Only the path is logged: query strings can carry codes and tokens.
-func observe(next http.Handler, m *metrics.Metrics, logger *slog.Logger) http.Handler {
+//
+// With accessLog (aries serve --access-log, docs/deployment.md#logs) the
+// line is written at info, otherwise at debug: request_id, method, route
+// pattern, status, duration, and the client the request authenticated as
+// when a handler recorded one (package accesslog). Neither the path nor the
+// query string is logged: query strings carry codes and state, paths carry
+// ids, and the route pattern says which endpoint answered.
+func observe(next http.Handler, m *metrics.Metrics, logger *slog.Logger, accessLog bool) http.Handler {
+	level := slog.LevelDebug
+	if accessLog {
+		level = slog.LevelInfo
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := rand.Text()[:16]
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(withRequestID(r.Context(), id))
+		ctx, entry := accesslog.With(withRequestID(r.Context(), id))
+		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -60,8 +72,15 @@ func observe(next http.Handler, m *metrics.Metrics, logger *slog.Logger) http.Ha
 			elapsed := time.Since(start)
 			m.Requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
 			m.RequestDuration.WithLabelValues(route).Observe(elapsed.Seconds())
-			logger.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-				"route", route, "status", rec.status, "duration", elapsed)
+			if !logger.Enabled(r.Context(), level) {
+				return
+			}
+			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", route),
+				slog.Int("status", rec.status), slog.Duration("duration", elapsed)}
+			if c := entry.ClientID(); c != "" {
+				attrs = append(attrs, slog.String("client_id", c))
+			}
+			logger.LogAttrs(r.Context(), level, "request", attrs...)
 		}()
 		next.ServeHTTP(rec, r)
 	})

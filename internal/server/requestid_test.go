@@ -20,7 +20,7 @@ func TestRequestIDInLogs(t *testing.T) {
 	h := observe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		logger.ErrorContext(r.Context(), "store failed", "err", "connection refused")
 		w.WriteHeader(http.StatusServiceUnavailable)
-	}), metrics.New(), logger)
+	}), metrics.New(), logger, false)
 
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/oauth2/token?code=secret-code", nil))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ariesexchange/aries/docs"
 	"github.com/ariesexchange/aries/internal/accesstoken"
 	"github.com/ariesexchange/aries/internal/admin"
 	"github.com/ariesexchange/aries/internal/api"
@@ -31,7 +32,10 @@ import (
 	"github.com/ariesexchange/aries/internal/metrics"
 	"github.com/ariesexchange/aries/internal/mfa"
 	"github.com/ariesexchange/aries/internal/oauth"
+	"github.com/ariesexchange/aries/internal/outage"
+	"github.com/ariesexchange/aries/internal/par"
 	"github.com/ariesexchange/aries/internal/password"
+	"github.com/ariesexchange/aries/internal/portal"
 	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/replay"
 	"github.com/ariesexchange/aries/internal/scope"
@@ -89,7 +93,26 @@ type Config struct {
 	// and, derived from the root secret, is the same on every instance.
 	DPoPReplay dpop.ReplayCache
 	DPoPNonce  bool
+
+	// RequirePAR refuses every authorization request that was not pushed
+	// first (RFC 9126 section 5, --require-par); without it only the
+	// clients registered so must push (docs/fapi.md).
+	RequirePAR bool
+
+	// Behind a load balancer (docs/deployment.md). TrustedProxies are the
+	// peers whose X-Forwarded-For is believed (--trusted-proxies): every
+	// source-address key uses the client address it names. AccessLog
+	// writes one line per request at info (--access-log).
+	TrustedProxies ratelimit.TrustedProxies
+	AccessLog      bool
 }
+
+// The DPoP rules of FAPI 2.0 clients (docs/fapi.md): ES256, PS256 and
+// EdDSA (also under its RFC 9864 name Ed25519) only, and proofs from at
+// most 10 s in the future.
+var fapi2Algorithms = []string{"ES256", "PS256", "EdDSA", "Ed25519"}
+
+const fapi2MaxFuture = 10 * time.Second
 
 // DefaultConfig returns the defaults of docs/protocol.md#lifetimes.
 func DefaultConfig() Config {
@@ -104,6 +127,7 @@ func DefaultConfig() Config {
 		RevocationInterval: api.DefaultRevocationInterval,
 		MFAMaxAge:          15 * time.Minute,
 		Now:                time.Now,
+		AccessLog:          true,
 	}
 }
 
@@ -192,7 +216,7 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 	// above covers them too (docs/oidc.md).
 	idTokens := &idtoken.Issuer{Keys: ring, Issuer: cfg.Issuer, TTL: cfg.AccessTokenTTL, Now: now, Users: st, Profiles: book}
 	// One policy for every limited route: the API's routes and the
-	// authentication endpoints (token, sign-in, first-party, MFA).
+	// authentication endpoints (token, PAR, sign-in, first-party, MFA).
 	var limiter ratelimit.Limiter = ratelimit.NewMemory()
 	if cfg.SharedLimiter != nil {
 		limiter = &ratelimit.Fallback{Primary: cfg.SharedLimiter, Local: ratelimit.NewMemory(), Logger: logger,
@@ -234,6 +258,12 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 	if proofCache == nil {
 		proofCache = &replay.Store{Store: st, Now: now}
 	}
+	// private_key_jwt assertions (RFC 7523, docs/fapi.md): a jti is used
+	// once across instances, in the cache DPoP proofs use (keys of their
+	// own), and an assertion names the issuer or the endpoint it is sent to.
+	clients.Issuer = cfg.Issuer
+	clients.Audiences = []string{strings.TrimSuffix(cfg.Issuer, "/") + protocol.TokenPath, strings.TrimSuffix(cfg.Issuer, "/") + protocol.PARPath}
+	clients.Replay, clients.Now, clients.Logger = proofCache, now, logger
 	var nonces dpop.Nonces
 	if cfg.DPoPNonce {
 		if nonces, err = dpop.NewRotatingNonces(master.Derive("dpop nonce"), dpop.DefaultNoncePeriod, now); err != nil {
@@ -241,6 +271,15 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 		}
 	}
 	proofs, err := dpop.NewVerifier(dpop.Config{Replay: proofCache, Nonces: nonces, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	// FAPI 2.0 clients' proofs (docs/fapi.md): the same replay cache and
+	// nonces, fewer algorithms, and iat at most 10 s ahead.
+	fapiProofs, err := dpop.NewVerifier(dpop.Config{
+		Algorithms: fapi2Algorithms, MaxFuture: fapi2MaxFuture,
+		Replay: proofCache, Nonces: nonces, Now: now,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -280,9 +319,16 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 		Issuer: cfg.Issuer, CodeTTL: cfg.CodeTTL, SessionTTL: cfg.SessionTTL, GrantTTL: cfg.RefreshTokenMaxAge,
 		MFA: second, StepUp: stepUp, RateLimit: limits,
 		Now: now, Logger: logger,
-		Hints: idTokens,
+		Hints: idTokens, RequirePAR: cfg.RequirePAR,
 	}
 	signIn.Register(mux.of("authorize"))
+	// Pushed authorization requests (RFC 9126), validated by the
+	// authorization endpoint's own rules and used there once.
+	mux.of("par").Handle("POST "+protocol.PARPath, cors(&par.Handler{
+		Store: st, Hasher: hasher, Clients: clients, Validator: signIn, RateLimit: limits,
+		DPoP: proofs, DPoPFAPI2: fapiProofs, URL: strings.TrimSuffix(cfg.Issuer, "/") + protocol.PARPath,
+		Now: now, Logger: logger,
+	}))
 	fp := &firstparty.Handler{
 		Store: st, Clients: clients, Passwords: passwords, Locks: locks, MFA: second, StepUp: stepUp, RateLimit: limits,
 		Codes:  &signin.CodeIssuer{Store: st, Hasher: hasher, CodeTTL: cfg.CodeTTL, GrantTTL: cfg.RefreshTokenMaxAge, Now: now},
@@ -299,6 +345,8 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 		Now: now, Logger: logger, Metrics: m, RateLimit: limits,
 		IDTokens: idTokens,
 		DPoP:     proofs, TokenURL: strings.TrimSuffix(cfg.Issuer, "/") + protocol.TokenPath,
+		DPoPFAPI2:       fapiProofs,
+		RefreshGraceKey: derived.RefreshGrace,
 	}))
 	ih := &introspect.Handler{Store: st, Hasher: hasher, Clients: clients, Tokens: tokens, Issuer: cfg.Issuer, Now: now, Logger: logger}
 	// UserInfo checks its tokens like the API, and asks the store whether
@@ -315,11 +363,18 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 	(&userinfo.Handler{Tokens: userinfoTokens, Claims: idTokens, Logger: logger}).Register(mux.of("userinfo"), cors)
 	mux.of("introspect").Handle("POST /v1/oauth2/revoke", cors(http.HandlerFunc(ih.Revoke)))
 	mux.of("introspect").Handle("POST /v1/oauth2/introspect", cors(http.HandlerFunc(ih.Introspect)))
-	for _, path := range []string{"/v1/oauth2/token", "/v1/oauth2/revoke", "/v1/oauth2/introspect", "/v1/oauth2/userinfo"} {
+	for _, path := range []string{"/v1/oauth2/token", "/v1/oauth2/revoke", "/v1/oauth2/introspect", "/v1/oauth2/userinfo", protocol.PARPath} {
 		mux.of("server").Handle("OPTIONS "+path, cors(http.NotFoundHandler()))
 	}
-	(&discovery.Handler{Issuer: cfg.Issuer, Keys: ring, DPoPAlgorithms: proofs.Algorithms()}).Register(mux.of("discovery"))
+	(&discovery.Handler{Issuer: cfg.Issuer, Keys: ring, DPoPAlgorithms: proofs.Algorithms(), RequirePAR: cfg.RequirePAR,
+		ServiceDocumentation: strings.TrimSuffix(cfg.Issuer, "/") + "/docs"}).Register(mux.of("discovery"))
 	(&clientcenter.Handler{Store: st, Hasher: hasher, Sessions: signIn, Issuer: cfg.Issuer, Now: now, Logger: logger}).Register(mux.of("clientcenter"))
+	// The developer portal (docs/README.md): its token page sends requests
+	// through this mux, so they meet the same handlers and limits.
+	if err := (&portal.Handler{Issuer: cfg.Issuer, Docs: docs.FS, Sessions: signIn, Clients: st, Backend: mux.mux,
+		Logger: logger}).Register(mux.of("portal")); err != nil {
+		return nil, err
+	}
 	(&admin.Handler{Store: st, Hasher: hasher, Tokens: ih, Requests: tokens, Now: now, Logger: logger}).Register(mux.of("admin"))
 	mux.of("server").HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.of("server").HandleFunc("GET /readyz", readyz(st))
@@ -332,7 +387,9 @@ func New(ctx context.Context, cfg Config, st store.Store, book ledger.Store, mas
 	})
 
 	return &Server{
-		handler: hsts(cfg.Issuer, observe(mux.mux, m, logger)),
+		// The client's address is resolved first, once, so the request log,
+		// every rate limit and every security event see the same one.
+		handler: cfg.TrustedProxies.Middleware(hsts(cfg.Issuer, observe(mux.mux, m, logger, cfg.AccessLog))),
 		store:   st,
 		keys:    ring,
 		logger:  logger,
@@ -362,18 +419,18 @@ func (s *Server) Maintain(ctx context.Context) {
 	cleanup := time.NewTicker(10 * time.Minute)
 	defer reload.Stop()
 	defer cleanup.Stop()
+	// Each store call gives up at the store's deadline and is tried again
+	// at the next tick; an outage is logged when it starts and when it ends.
+	reloads := &outage.Watch{Logger: s.logger, Now: s.now, Down: "reloading signing keys failed", Back: "reloading signing keys works again"}
+	sweeps := &outage.Watch{Logger: s.logger, Now: s.now, Down: "deleting expired rows failed", Back: "deleting expired rows works again"}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-reload.C:
-			if err := s.keys.Reload(ctx); err != nil {
-				s.logger.Warn("reloading signing keys failed", "err", err)
-			}
+			reloads.Report(ctx, s.keys.Reload(ctx))
 		case <-cleanup.C:
-			if err := s.store.DeleteExpired(ctx, s.now()); err != nil {
-				s.logger.Warn("deleting expired rows failed", "err", err)
-			}
+			sweeps.Report(ctx, s.store.DeleteExpired(ctx, s.now()))
 		}
 	}
 }

@@ -13,6 +13,9 @@ import (
 const (
 	DefaultCodeTTL  = 60 * time.Second
 	DefaultGrantTTL = 90 * 24 * time.Hour
+	// FAPI2CodeTTL caps the lifetime of a FAPI 2.0 client's codes
+	// (docs/fapi.md), whatever the server's configured lifetime.
+	FAPI2CodeTTL = 60 * time.Second
 )
 
 // Authorization is what a user approved: everything an authorization code
@@ -36,6 +39,10 @@ type Authorization struct {
 	// DPoPJKT is the dpop_jkt of the request (RFC 9449 section 10): the
 	// code is redeemed only with a proof of that key. "" for none.
 	DPoPJKT string
+
+	// FAPI2 caps the code's lifetime at FAPI2CodeTTL: the client has the
+	// FAPI 2.0 profile.
+	FAPI2 bool
 }
 
 // CodeIssuer stores authorization codes and the grants they start. The
@@ -62,6 +69,9 @@ func (c *CodeIssuer) Issue(ctx context.Context, a Authorization) (string, error)
 	}
 	if grantTTL <= 0 {
 		grantTTL = DefaultGrantTTL
+	}
+	if a.FAPI2 {
+		codeTTL = min(codeTTL, FAPI2CodeTTL)
 	}
 	code := secret.New(secret.CodePrefix)
 	grant := store.Grant{

@@ -37,12 +37,15 @@ func ParseScopes(param string, client store.Client) ([]string, *oauth.Error) {
 }
 
 // CheckPKCE validates a PKCE challenge (RFC 7636 section 4.3) for client:
-// required from public clients, S256 only (a challenge intercepted in the
-// browser must not reveal the verifier), 43 base64url characters.
+// required from public clients and from FAPI 2.0 clients (docs/fapi.md),
+// S256 only (a challenge intercepted in the browser must not reveal the
+// verifier), 43 base64url characters.
 func CheckPKCE(challenge, method string, client store.Client) *oauth.Error {
 	switch {
 	case challenge == "" && client.Type == store.Public:
 		return oauth.Errorf(oauth.InvalidRequest, "public clients must send code_challenge with code_challenge_method=S256")
+	case challenge == "" && client.FAPI2():
+		return oauth.Errorf(oauth.InvalidRequest, "FAPI 2.0 clients must send code_challenge with code_challenge_method=S256")
 	case challenge == "" && method != "":
 		return oauth.Errorf(oauth.InvalidRequest, "code_challenge_method was sent without code_challenge")
 	case challenge != "" && method != "S256":

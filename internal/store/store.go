@@ -4,9 +4,11 @@
 //
 // Secrets never reach a Store in clear: codes, refresh tokens, session ids and
 // client secrets arrive already hashed (package secret), so a database dump
-// cannot be replayed. Single use of codes and refresh tokens is decided by the
-// database (a conditional UPDATE inside a transaction), never by process
-// memory, so it holds across goroutines and across instances.
+// cannot be replayed; the one token kept whole, a rotated refresh token's
+// child during its client's grace window, arrives encrypted (RefreshUse).
+// Single use of codes and refresh tokens is decided by the database (a
+// conditional UPDATE inside a transaction), never by process memory, so it
+// holds across goroutines and across instances.
 //
 // The behaviour every backend must show is written down once, as tests, in
 // package storetest.
@@ -257,7 +259,8 @@ type AuthCode struct {
 	DPoPJKT string
 }
 
-// RefreshToken is one refresh token of a grant. Each use rotates it.
+// RefreshToken is one refresh token of a grant. Each use rotates it,
+// unless its client's policy says otherwise (RefreshUse).
 type RefreshToken struct {
 	Hash      string
 	GrantID   string
@@ -289,6 +292,7 @@ type Store interface {
 	MFAStore     // mfa.go: TOTP enrollment, recovery codes, MFA challenges
 	LockoutStore // lockout.go: failed sign-ins and second-factor locks
 	DPoPStore    // dpop.go: DPoP proofs already used
+	PARStore     // par.go: pushed authorization requests
 }
 
 // Lifecycle is the database as a whole.
@@ -298,8 +302,9 @@ type Lifecycle interface {
 	Close() error
 	// DeleteExpired removes rows that can no longer be used: expired codes,
 	// sessions, refresh tokens, grants, MFA challenges, revoked-token
-	// records, DPoP proofs past their window, and authentication failures
-	// older than AuthFailureRetention.
+	// records, DPoP proofs past their window, expired pushed
+	// authorization requests, and authentication failures older than
+	// AuthFailureRetention.
 	DeleteExpired(ctx context.Context, now time.Time) error
 }
 
@@ -391,17 +396,22 @@ type GrantStore interface {
 	// now, ErrNotFound otherwise. It changes nothing: the token endpoint's
 	// rate limit uses it to learn which user a code names.
 	AuthCode(ctx context.Context, hash string, now time.Time) (AuthCode, error)
-	// RotateRefreshToken marks the live refresh token oldHash of clientID
-	// used, stores next in the same grant and returns the grant, all in one
-	// transaction. Unknown, expired or other clients' tokens give
-	// ErrNotFound; a token of a revoked or expired grant ErrRevoked; a token
-	// already rotated gives ErrRefreshReplayed (as a *ReuseError) after
-	// revoking its grant. Of concurrent calls with one token, exactly one
-	// succeeds. next.DPoPJKT is the key the request proved, the one the
-	// new token is bound to: a token bound to a key rotates only into one
-	// bound to the same key, else ErrDPoPKeyMismatch and nothing changes,
-	// not even for a spent token (the caller proved nothing).
-	RotateRefreshToken(ctx context.Context, clientID, oldHash string, next RefreshToken, now time.Time) (Grant, error)
+	// UseRefreshToken uses the live refresh token u.Hash of u.ClientID
+	// under the client's policy and returns its grant, all in one
+	// transaction. Under rotation (RFC 9700 section 4.14.2) it marks the
+	// token used and stores u.Next; under RotationNone it only slides the
+	// token's idle expiry, and concurrent uses all succeed. Unknown,
+	// expired or other clients' tokens give ErrNotFound; a token of a
+	// revoked or expired grant ErrRevoked; a token already rotated gives
+	// ErrRefreshReplayed (as a *ReuseError) after revoking its grant,
+	// unless u.Grace allows a retry (policy.go, WhyNotRotated), which
+	// returns the child the rotation stored. Of concurrent calls with one
+	// token, exactly one rotates it; within a grace window the others get
+	// its child, outside one they are replays. A token bound to a DPoP key
+	// is used only by a request proving it (u.Next.DPoPJKT), else
+	// ErrDPoPKeyMismatch and nothing changes, not even for a spent token
+	// (the caller proved nothing).
+	UseRefreshToken(ctx context.Context, u RefreshUse, now time.Time) (Refreshed, error)
 	// RefreshTokenGrant returns the grant of a refresh token that is still
 	// usable (not rotated, not expired, grant live): for introspection.
 	RefreshTokenGrant(ctx context.Context, hash string, now time.Time) (RefreshToken, Grant, error)

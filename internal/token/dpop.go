@@ -18,24 +18,34 @@ import (
 // when the request has none. A proof that fails is 400 invalid_dpop_proof,
 // or use_dpop_nonce with the nonce in the DPoP-Nonce header (section 8);
 // in both cases no code or refresh token has been touched. A client
-// registered with dpop_bound_access_tokens must send one (section 5.2).
+// registered with dpop_bound_access_tokens must send one (section 5.2), and
+// so must a FAPI 2.0 client, whose proofs DPoPFAPI2 checks (docs/fapi.md).
 func (h *Handler) checkProof(ctx context.Context, w http.ResponseWriter, r *http.Request, client store.Client) (*dpop.Proof, error) {
 	proofs := r.Header.Values(dpop.Header)
-	if h.DPoP == nil {
+	v := h.DPoP
+	if client.FAPI2() {
+		v = h.DPoPFAPI2
+	}
+	if v == nil {
+		if client.FAPI2() {
+			// A FAPI 2.0 client's tokens are always sender-constrained
+			// (docs/fapi.md): without a verifier none can be issued.
+			return nil, oauth.Errorf(protocol.ErrInvalidDPoPProof, "this client's tokens are DPoP-bound, and this server checks no DPoP proofs")
+		}
 		return nil, nil
 	}
-	if nonce := h.DPoP.Nonce(); nonce != "" {
+	if nonce := v.Nonce(); nonce != "" {
 		// On every answer, so a client always holds a current nonce
 		// (section 8.2).
 		w.Header().Set(dpop.NonceHeader, nonce)
 	}
 	if len(proofs) == 0 {
-		if client.DPoPBoundAccessTokens {
+		if client.DPoPBoundAccessTokens || client.FAPI2() {
 			return nil, oauth.Errorf(protocol.ErrInvalidDPoPProof, "this client's tokens are DPoP-bound: send a DPoP proof")
 		}
 		return nil, nil
 	}
-	p, err := h.DPoP.Verify(ctx, dpop.Request{Proofs: proofs, Method: r.Method, URL: h.TokenURL})
+	p, err := v.Verify(ctx, dpop.Request{Proofs: proofs, Method: r.Method, URL: h.TokenURL})
 	if dpop.Replayed(err) {
 		// Someone holds a copy of this client's request.
 		h.Logger.WarnContext(ctx, "DPoP proof replayed at the token endpoint; refused",

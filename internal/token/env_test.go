@@ -77,6 +77,7 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 			Disabled: o.rateLimitsOff, Now: e.Clock.Now, Logger: logger},
 		IDTokens: &idtoken.Issuer{Keys: ring, Issuer: testenv.Issuer, TTL: o.accessTTL, Now: e.Clock.Now,
 			Users: e.Store, Profiles: e.Store},
+		RefreshGraceKey: e.Master.Keys().RefreshGrace,
 	}
 	verifier, err := bearer.NewVerifier(bearer.Config{
 		KeySet: func(context.Context) ([]byte, error) { return json.Marshal(ring.JWKS()) },

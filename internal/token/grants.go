@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/ariesexchange/aries/internal/idtoken"
 	"github.com/ariesexchange/aries/internal/oauth"
@@ -105,8 +106,11 @@ func checkRedemption(ac store.AuthCode, client store.Client, redirectURI, verifi
 	return nil
 }
 
-// refreshToken rotates a refresh token (RFC 6749 section 6). A narrower
-// scope applies to the new access token only; the grant keeps its scope.
+// refreshToken uses a refresh token (RFC 6749 section 6) under its
+// client's policy (docs/fapi.md#refresh-token-policy): rotated, rotated with
+// a grace window, or kept. A narrower scope applies to the new access token
+// only; the grant keeps its scope. The access and ID tokens are new in
+// every case.
 func (h *Handler) refreshToken(ctx context.Context, req request) (*protocol.TokenResponse, error) {
 	old, oerr := req.params.Require("refresh_token")
 	if oerr != nil {
@@ -128,12 +132,27 @@ func (h *Handler) refreshToken(ctx context.Context, req request) (*protocol.Toke
 		narrowed = want
 	}
 
-	refresh := secret.New(secret.RefreshPrefix)
-	g, err := h.Store.RotateRefreshToken(ctx, req.client.ID, oldHash, store.RefreshToken{
-		Hash: h.Hasher.Hash(refresh), ClientID: req.client.ID,
-		CreatedAt: req.now, ExpiresAt: req.now.Add(h.RefreshTTL),
-		DPoPJKT: req.refreshKey(),
-	}, req.now)
+	use := store.RefreshUse{
+		ClientID: req.client.ID, Hash: oldHash, Rotation: req.client.Rotation(),
+		// Under RotationNone, Next.ExpiresAt is the kept token's new
+		// idle expiry: it slides with each use, within the grant's
+		// absolute limit.
+		Next: store.RefreshToken{ClientID: req.client.ID, CreatedAt: req.now, ExpiresAt: req.now.Add(h.RefreshTTL),
+			DPoPJKT: req.refreshKey()},
+	}
+	var refresh string
+	if use.Rotation != store.RotationNone {
+		refresh = secret.New(secret.RefreshPrefix)
+		use.Next.Hash = h.Hasher.Hash(refresh)
+		if n := req.client.RefreshTokenGraceSeconds; n > 0 {
+			sealed, err := h.sealChild(oldHash, refresh)
+			if err != nil {
+				return nil, err
+			}
+			use.Grace, use.Sealed = time.Duration(n)*time.Second, sealed
+		}
+	}
+	res, err := h.Store.UseRefreshToken(ctx, use, req.now)
 	switch {
 	case errors.Is(err, store.ErrDPoPKeyMismatch):
 		// RFC 9449 section 5: the token stays as it was, usable by the
@@ -148,6 +167,28 @@ func (h *Handler) refreshToken(ctx context.Context, req request) (*protocol.Toke
 		return nil, oauth.Errorf(oauth.InvalidGrant, "the refresh token was already used; every token of this sign-in is revoked")
 	case err != nil:
 		return nil, err
+	}
+	g := res.Grant
+	switch res.Outcome {
+	case store.RefreshKept:
+		// RFC 6749 section 5.1 makes refresh_token optional and section 6
+		// lets the server keep the old one: the client keeps using it.
+		// It cannot be sent back, as only its hash is stored.
+		refresh = ""
+	case store.RefreshGrace:
+		// A retry of a rotation within the grace window: the same new
+		// refresh token as the first use got.
+		if refresh, err = h.openChild(oldHash, res.Sealed); err != nil {
+			return nil, err
+		}
+		h.Logger.InfoContext(ctx, "refresh token retried within its grace window",
+			"client_id", req.client.ID, "user", g.UserID, "source", req.source)
+	}
+	// The check before the call could not run on a spent token (a grace
+	// retry, which spent nothing, so refusing leaves everything as it
+	// was) nor when the read failed: no scope beyond the grant, ever.
+	if narrowed != nil && !scope.Subset(narrowed, g.Scopes) {
+		return nil, oauth.Errorf(oauth.InvalidScope, "scope may only narrow the scope originally granted (%s)", scope.Join(g.Scopes))
 	}
 	granted := g.Scopes
 	if narrowed != nil {

@@ -45,6 +45,16 @@ type Handler struct {
 	// every proof must name: the token_endpoint of the metadata.
 	DPoP     *dpop.Verifier
 	TokenURL string
+	// DPoPFAPI2 checks the proofs of FAPI 2.0 clients instead of DPoP:
+	// ES256, PS256 and EdDSA only, iat at most 10 s ahead (docs/fapi.md).
+	// It shares DPoP's replay cache and nonces. nil issues such a client
+	// no token.
+	DPoPFAPI2 *dpop.Verifier
+
+	// RefreshGraceKey encrypts the copy of a rotated refresh token's child
+	// kept for its client's grace window (grace.go; secret.Keys
+	// RefreshGrace). Needed only once a client has a grace window.
+	RefreshGraceKey []byte
 }
 
 // request is a token request after parsing and client authentication.

@@ -1,6 +1,7 @@
 // Package web owns the HTML layer every Aries page shares: the embedded
 // templates and assets, the renderer, the security headers and
-// cross-origin checks of HTML routes (Secure), and double-submit CSRF tokens
+// cross-origin checks of HTML routes (SecureFor, which compares a form's
+// Origin with an https issuer's origin; Secure), and double-submit CSRF tokens
 // for forms (CSRF).
 //
 // Pages load nothing from other origins and run no script, except that a

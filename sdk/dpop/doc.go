@@ -25,7 +25,8 @@
 //     (NormalizeURL);
 //  10. with server nonces (Config.Nonces), "nonce" is one the server
 //     issued and has not yet retired (sections 8 and 9);
-//  11. "iat" is within Config.Window (60 s) of now, either way;
+//  11. "iat" is within Config.Window (60 s) of now, either way, and at
+//     most Config.MaxFuture ahead when that is set;
 //  12. with an access token, "ath" is its SHA-256 hash and the proof's key
 //     is the one the token is bound to (its "cnf" "jkt", section 6.1).
 //

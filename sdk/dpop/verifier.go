@@ -71,6 +71,11 @@ type Config struct {
 	// remembered until its proof's iat plus Window, exactly as long as the
 	// proof could be accepted.
 	Window time.Duration
+	// MaxFuture, when set, is how far ahead of now a proof's "iat" may
+	// be, tighter than Window on that side only: Aries accepts proofs of
+	// FAPI 2.0 clients from at most 10 s in the future and 60 s in the
+	// past (docs/fapi.md). Zero means Window.
+	MaxFuture time.Duration
 	// Replay remembers the jti of every accepted proof; nil means a
 	// MemoryReplayCache, which serves this process only. Instances of one
 	// service must share one cache, or a proof replayed to another instance
@@ -90,6 +95,7 @@ type Verifier struct {
 	algs   []jose.SignatureAlgorithm
 	names  []string
 	window time.Duration
+	future time.Duration // how far ahead iat may be, at most window
 	replay ReplayCache
 	nonces Nonces
 	now    func() time.Time
@@ -97,7 +103,7 @@ type Verifier struct {
 
 // NewVerifier checks cfg and returns a Verifier.
 func NewVerifier(cfg Config) (*Verifier, error) {
-	v := &Verifier{window: cfg.Window, replay: cfg.Replay, nonces: cfg.Nonces, now: cfg.Now}
+	v := &Verifier{window: cfg.Window, future: cfg.MaxFuture, replay: cfg.Replay, nonces: cfg.Nonces, now: cfg.Now}
 	names := cfg.Algorithms
 	if len(names) == 0 {
 		names = DefaultAlgorithms
@@ -115,6 +121,12 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}
 	if v.window == 0 {
 		v.window = DefaultWindow
+	}
+	if v.future < 0 {
+		return nil, errors.New("dpop: negative MaxFuture")
+	}
+	if v.future == 0 || v.future > v.window {
+		v.future = v.window
 	}
 	if v.now == nil {
 		v.now = time.Now
@@ -420,7 +432,7 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Proof, error) {
 	}
 	now := v.now()
 	iat := time.Unix(int64(*c.IAT), 0)
-	if d := now.Sub(iat); d > v.window || d < -v.window {
+	if d := now.Sub(iat); d > v.window || d < -v.future {
 		return nil, invalid("the DPoP proof's iat is too far from the server's time")
 	}
 	if req.AccessToken != "" && (c.ATH == nil || *c.ATH != TokenHash(req.AccessToken)) {

@@ -609,3 +609,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyMaxFuture: with MaxFuture 10 s (the FAPI 2.0 rule), a proof
+// from 10 s ahead passes, one from 11 s ahead fails, and the past keeps
+// Window's 60 s.
+func TestVerifyMaxFuture(t *testing.T) {
+	testKeys(t)
+	v, err := NewVerifier(Config{MaxFuture: 10 * time.Second, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		iat  time.Duration
+		want bool
+	}{{10 * time.Second, true}, {11 * time.Second, false}, {-59 * time.Second, true}, {-61 * time.Second, false}} {
+		c := goodClaims()
+		c["iat"] = t0.Add(tt.iat).Unix()
+		input := forgeInput(t, goodHeader(t), c)
+		proof := input + "." + base64.RawURLEncoding.EncodeToString(sign(t, ecKey, "ES256", []byte(input)))
+		_, err := v.Verify(context.Background(), Request{Proofs: []string{proof}, Method: "GET", URL: apiURL, AccessToken: token})
+		if (err == nil) != tt.want {
+			t.Errorf("iat now%+v: %v, want accepted %t", tt.iat, err, tt.want)
+		}
+	}
+	if _, err := NewVerifier(Config{MaxFuture: -time.Second}); err == nil {
+		t.Error("NewVerifier with a negative MaxFuture: got success, want an error")
+	}
+}

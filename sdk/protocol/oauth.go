@@ -8,6 +8,7 @@ const (
 	TokenPath               = "/v1/oauth2/token"      // RFC 6749 section 3.2
 	RevokePath              = "/v1/oauth2/revoke"     // RFC 7009
 	IntrospectPath          = "/v1/oauth2/introspect" // RFC 7662
+	PARPath                 = "/v1/oauth2/par"        // RFC 9126 section 2
 	FirstPartyAuthorizePath = "/v1/oauth2/authorize"  // first-party sign-in, JSON
 	MFAVerifyPath           = "/v1/oauth2/mfa/verify"
 	UserInfoPath            = "/v1/oauth2/userinfo"               // OpenID Connect Core 1.0 section 5.3
@@ -56,7 +57,25 @@ const (
 	// server's nonce (in the DPoP-Nonce header).
 	ErrInvalidDPoPProof = "invalid_dpop_proof"
 	ErrUseDPoPNonce     = "use_dpop_nonce"
+
+	// RFC 9101 section 10.2, which RFC 9126 section 4 uses for a
+	// request_uri that is unknown, expired, already used or another
+	// client's.
+	ErrInvalidRequestURI = "invalid_request_uri"
 )
+
+// RequestURIPrefix begins every request_uri the PAR endpoint hands out
+// (RFC 9126 section 2.2).
+const RequestURIPrefix = "urn:ietf:params:oauth:request_uri:"
+
+// PARResponse is the 201 answer of the pushed authorization request
+// endpoint (RFC 9126 section 2.2): a reference to the pushed request, to
+// send to the authorization endpoint with client_id within ExpiresIn
+// seconds, once.
+type PARResponse struct {
+	RequestURI string `json:"request_uri"`
+	ExpiresIn  int64  `json:"expires_in"`
+}
 
 // Token types of the token endpoint's answer (RFC 6749 section 7.1) and
 // of introspection: a bearer token, or one bound to the client's key

@@ -19,3 +19,13 @@ func BenchmarkRotateRefreshToken(b *testing.B) { storetest.BenchRotateRefreshTok
 func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
 	storetest.BenchRotateRefreshTokenParallel(b, benchStore(b))
 }
+
+func BenchmarkRotateRefreshTokenGrace(b *testing.B) {
+	storetest.BenchRotateRefreshTokenGrace(b, benchStore(b))
+}
+
+func BenchmarkRefreshTokenGraceHit(b *testing.B) {
+	storetest.BenchRefreshTokenGraceHit(b, benchStore(b))
+}
+
+func BenchmarkRefreshTokenNone(b *testing.B) { storetest.BenchRefreshTokenNone(b, benchStore(b)) }

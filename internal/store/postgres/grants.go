@@ -175,89 +175,158 @@ func revokeGrant(ctx context.Context, tx pgx.Tx, id string, now time.Time) error
 	return dbErr("revoke grant", err)
 }
 
-// RotateRefreshToken marks refresh token oldHash of clientID used at now,
-// stores next in the same grant and returns the grant, in one transaction
-// (RFC 9700 section 4.14.2: refresh token rotation). next.GrantID and
-// next.ClientID are ignored: the new token joins the old one's grant and
-// client. next.CreatedAt defaults to now; next.ExpiresAt is clamped to the
-// grant's ExpiresAt.
+// usableRefresh is the condition under which a refresh token can be used:
+// the caller's ($2), unused, unexpired at $1, with its key ($4) proved if
+// it is bound, of a live grant; $3 is the token's hash.
+const usableRefresh = `hash = $3 AND client_id = $2 AND used_at IS NULL AND expires_at > $1
+	AND (dpop_jkt = '' OR dpop_jkt = $4)
+	AND EXISTS (SELECT 1 FROM grants g
+	             WHERE g.id = refresh_tokens.grant_id
+	               AND g.revoked_at IS NULL AND g.expires_at > $1)`
+
+// UseRefreshToken uses refresh token u.Hash of u.ClientID at now under the
+// client's policy, in one transaction.
 //
-// A token that is unknown, expired or another client's gives ErrNotFound and
-// is left as it was. A token of a revoked or expired grant gives ErrRevoked.
-// A token already rotated gives ErrRefreshReplayed, and its grant is revoked
-// in the same transaction, so the whole family dies. A token bound to a DPoP
-// key rotates only when next.DPoPJKT is that key (the UPDATE's condition);
-// otherwise ErrDPoPKeyMismatch, and nothing changes, replay or not.
-func (s *Store) RotateRefreshToken(ctx context.Context, clientID, oldHash string, next store.RefreshToken, now time.Time) (store.Grant, error) {
-	var grant store.Grant
+// Rotation (RFC 9700 section 4.14.2) marks the token used, stores u.Next
+// in the same grant and, when the client has a grace window, keeps u.Sealed
+// and the window's end on the spent row. Under RotationNone the token's
+// idle expiry slides to u.Next.ExpiresAt (never back, never past its
+// grant's absolute expiry) and nothing is spent, so concurrent uses all
+// succeed.
+//
+// A token the UPDATE does not match is classified by store.WhyNotRotated:
+// ErrNotFound (unknown, expired, another client's), ErrDPoPKeyMismatch
+// (nothing changes), ErrRevoked, a grace retry (the spent row's sealed
+// child is returned, nothing is written), or ErrRefreshReplayed, which
+// revokes the grant in the same transaction. A racer's UPDATE waits on the
+// row lock of the rotation in progress and, once that commits, no longer
+// matches; its next statement reads the committed row, so it never sees a
+// spent token whose child is not yet stored and sealed.
+func (s *Store) UseRefreshToken(ctx context.Context, u store.RefreshUse, now time.Time) (store.Refreshed, error) {
+	if err := u.Check(); err != nil {
+		return store.Refreshed{}, err
+	}
+	var out store.Refreshed
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var grantID string
-		err := tx.QueryRow(ctx,
-			`UPDATE refresh_tokens SET used_at = $1
-			  WHERE hash = $2 AND client_id = $3 AND used_at IS NULL AND expires_at > $1
-			    AND (dpop_jkt = '' OR dpop_jkt = $4)
-			    AND EXISTS (SELECT 1 FROM grants g
-			                 WHERE g.id = refresh_tokens.grant_id
-			                   AND g.revoked_at IS NULL AND g.expires_at > $1)
-			 RETURNING grant_id`,
-			ts(now), oldHash, clientID, next.DPoPJKT).Scan(&grantID)
+		var err error
+		if u.Rotation == store.RotationNone {
+			out.Outcome = store.RefreshKept
+			err = tx.QueryRow(ctx,
+				`UPDATE refresh_tokens
+				    SET expires_at = GREATEST(expires_at, LEAST(COALESCE($5, expires_at),
+				        (SELECT g.expires_at FROM grants g WHERE g.id = refresh_tokens.grant_id)))
+				  WHERE `+usableRefresh+`
+				 RETURNING grant_id`,
+				ts(now), u.ClientID, u.Hash, u.Next.DPoPJKT, ts(u.Next.ExpiresAt)).Scan(&grantID)
+		} else {
+			out.Outcome = store.RefreshRotated
+			graceUntil := store.GraceUntil(u, now)
+			var sealed []byte // nil is NULL: no copy kept
+			if !graceUntil.IsZero() {
+				sealed = u.Sealed
+			}
+			err = tx.QueryRow(ctx,
+				`UPDATE refresh_tokens SET used_at = $1, child_hash = $5, child_sealed = $6, grace_until = $7
+				  WHERE `+usableRefresh+`
+				 RETURNING grant_id`,
+				ts(now), u.ClientID, u.Hash, u.Next.DPoPJKT,
+				u.Next.Hash, sealed, ts(graceUntil)).Scan(&grantID)
+		}
 		if errors.Is(err, pgx.ErrNoRows) {
-			return whyNotRotated(ctx, tx, clientID, next.DPoPJKT, oldHash, now)
+			return whyNotRotated(ctx, tx, u, now, &out)
 		}
 		if err != nil {
-			return dbErr("rotate refresh token", err)
+			return dbErr("use refresh token", err)
 		}
 
 		g, err := scanGrant(tx.QueryRow(ctx,
 			`SELECT `+grantColumns+` FROM grants WHERE id = $1`, grantID))
 		if err != nil {
-			return dbErr("rotate refresh token", err)
+			return dbErr("use refresh token", err)
 		}
-		created := next.CreatedAt
+		out.Grant = g
+		if out.Outcome == store.RefreshKept {
+			return nil
+		}
+		created := u.Next.CreatedAt
 		if created.IsZero() {
 			created = now
 		}
-		expires := next.ExpiresAt
+		expires := u.Next.ExpiresAt
 		if expires.IsZero() || expires.After(g.ExpiresAt) {
 			expires = g.ExpiresAt
 		}
 		_, err = tx.Exec(ctx,
 			`INSERT INTO refresh_tokens (`+refreshColumns+`, dpop_jkt) VALUES ($1, $2, $3, $4, $5, NULL, $6)`,
-			next.Hash, g.ID, clientID, ts(created), ts(expires), next.DPoPJKT)
-		if err != nil {
-			return dbErr("rotate refresh token", err)
-		}
-		grant = g
-		return nil
-	}, store.ErrRefreshReplayed)
+			u.Next.Hash, g.ID, u.ClientID, ts(created), ts(expires), u.Next.DPoPJKT)
+		return dbErr("use refresh token", err)
+	}, store.ErrRefreshReplayed, store.ErrRevoked)
 	if err != nil {
-		return store.Grant{}, err
+		return store.Refreshed{}, err
 	}
-	return grant, nil
+	return out, nil
 }
 
-// whyNotRotated classifies a refresh token the rotating UPDATE did not match,
-// revoking its grant if it is a replay.
-func whyNotRotated(ctx context.Context, tx pgx.Tx, clientID, jkt, hash string, now time.Time) error {
-	var grantID, owner, userID, bound string
-	var used, grantRevoked, expires, grantExpires pgtype.Timestamptz
+// whyNotRotated classifies a refresh token the UPDATE of UseRefreshToken
+// did not match (store.WhyNotRotated) and does what that says: fill out
+// with the grace copy of its child, revoke its grant, wipe the copy. A
+// spent row never changes again but for the wipe, and the child is read as
+// last committed: a retry that finds it unused while its own rotation is in
+// flight is ordered before that rotation, as if it had come first, and
+// whoever then uses the child second is a replay. No lock is needed, and a
+// retry writes nothing.
+func whyNotRotated(ctx context.Context, tx pgx.Tx, u store.RefreshUse, now time.Time, out *store.Refreshed) error {
+	var t store.RefreshState
+	var childHash string
+	var used, expires, graceUntil, grantRevoked, grantExpires pgtype.Timestamptz
 	err := tx.QueryRow(ctx,
-		`SELECT t.grant_id, t.client_id, g.user_id, t.used_at, t.expires_at, g.revoked_at, g.expires_at, t.dpop_jkt
+		`SELECT t.grant_id, t.client_id, g.user_id, t.used_at, t.expires_at, t.dpop_jkt,
+		        t.child_hash, t.child_sealed, t.grace_until, g.revoked_at, g.expires_at
 		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
-		  WHERE t.hash = $1`, hash).Scan(&grantID, &owner, &userID, &used, &expires, &grantRevoked, &grantExpires, &bound)
+		  WHERE t.hash = $1`, u.Hash).Scan(&t.GrantID, &t.ClientID, &t.UserID, &used, &expires, &t.DPoPJKT,
+		&childHash, &t.Sealed, &graceUntil, &grantRevoked, &grantExpires)
 	if err != nil {
-		return dbErr("rotate refresh token", err)
+		return dbErr("use refresh token", err)
 	}
-	revoke, why := store.WhyNotRotated(store.RefreshState{
-		GrantID: grantID, ClientID: owner, UserID: userID, Used: used.Valid, ExpiresAt: fromTS(expires),
-		DPoPJKT: bound,
-	}, clientID, jkt, now)
-	if revoke {
-		if err := revokeGrant(ctx, tx, grantID, now); err != nil {
+	t.Used, t.UsedAt, t.ExpiresAt, t.GraceUntil = used.Valid, fromTS(used), fromTS(expires), fromTS(graceUntil)
+	t.GrantRevokedAt, t.GrantExpiresAt = fromTS(grantRevoked), fromTS(grantExpires)
+	if childHash != "" && store.InGrace(t, u.Grace, now) {
+		var childUsed, childExpires pgtype.Timestamptz
+		err := tx.QueryRow(ctx,
+			`SELECT used_at, expires_at, dpop_jkt FROM refresh_tokens WHERE hash = $1`,
+			childHash).Scan(&childUsed, &childExpires, &t.Child.DPoPJKT)
+		switch {
+		case err == nil:
+			t.Child.Found, t.Child.Used, t.Child.ExpiresAt = true, childUsed.Valid, fromTS(childExpires)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return dbErr("use refresh token", err)
+		}
+	}
+
+	v := store.WhyNotRotated(t, u, now)
+	if v.Wipe {
+		_, err := tx.Exec(ctx,
+			`UPDATE refresh_tokens SET child_sealed = NULL, grace_until = NULL WHERE hash = $1`, u.Hash)
+		if err != nil {
+			return dbErr("use refresh token", err)
+		}
+	}
+	if v.Revoke {
+		if err := revokeGrant(ctx, tx, t.GrantID, now); err != nil {
 			return err
 		}
 	}
-	return why
+	if !v.Grace {
+		return v.Err
+	}
+	g, err := scanGrant(tx.QueryRow(ctx,
+		`SELECT `+grantColumns+` FROM grants WHERE id = $1`, t.GrantID))
+	if err != nil {
+		return dbErr("use refresh token", err)
+	}
+	*out = store.Refreshed{Grant: g, Outcome: store.RefreshGrace, Sealed: t.Sealed}
+	return nil
 }
 
 // RefreshTokenGrant returns a refresh token that is still usable at now and
@@ -307,10 +376,12 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, now time.Time) error
 // DeleteExpired removes what can no longer be used at now: expired grants
 // (with their codes and refresh tokens), grants whose code expired unused,
 // expired codes, refresh tokens, sessions, MFA challenges, revoked-token
-// records and DPoP proofs. Used refresh tokens that have not expired stay,
-// so a replay is still caught. Revoked grants stay until they expire, so Grant keeps
-// reporting them revoked. Each statement commits on its own, so the sweep
-// never holds many row locks at once.
+// records, DPoP proofs and pushed authorization requests. Used refresh
+// tokens that have not expired stay, so a replay is still caught, but the
+// grace copy of their child goes when its window closes. Revoked
+// grants stay until they expire, so Grant keeps reporting them revoked.
+// Each statement commits on its own, so the sweep never holds many row
+// locks at once.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 	at := ts(now)
 	for _, q := range []string{
@@ -319,10 +390,12 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 		     SELECT grant_id FROM auth_codes WHERE used_at IS NULL AND expires_at <= $1)`,
 		`DELETE FROM auth_codes WHERE expires_at <= $1`,
 		`DELETE FROM refresh_tokens WHERE expires_at <= $1`,
+		`UPDATE refresh_tokens SET child_sealed = NULL, grace_until = NULL WHERE grace_until <= $1`,
 		`DELETE FROM sessions WHERE expires_at <= $1`,
 		`DELETE FROM mfa_challenges WHERE expires_at <= $1`,
 		`DELETE FROM revoked_access_tokens WHERE expires_at <= $1`,
 		`DELETE FROM dpop_proofs WHERE expires_at <= $1`,
+		`DELETE FROM pushed_requests WHERE expires_at <= $1`,
 	} {
 		if _, err := s.pool.Exec(ctx, q, at); err != nil {
 			return dbErr("delete expired", err)

@@ -26,7 +26,7 @@ var migrations embed.FS
 // Store is a store.Store backed by a PostgreSQL database, shared by every
 // instance of Aries that names it.
 type Store struct {
-	pool *pgxpool.Pool
+	pool *boundedPool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -35,6 +35,23 @@ var _ store.Store = (*Store)(nil)
 // DSN sets pool_max_conns.
 const DefaultMaxConns = 16
 
+// Option changes how Open sets up the store.
+type Option func(*options)
+
+type options struct {
+	timeout time.Duration
+}
+
+// WithTimeout bounds every store call, the wait for a pooled connection
+// included, to d (store.DefaultTimeout otherwise); see boundedPool.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.timeout = d
+		}
+	}
+}
+
 // Open connects to the database of dsn (a postgres:// URL or key=value
 // string, as libpq takes) and brings its schema up to date.
 //
@@ -42,7 +59,11 @@ const DefaultMaxConns = 16
 // while it migrates, so one migrates and the others wait, then find nothing
 // left to do. A search_path in the DSN (…?search_path=aries) puts the tables
 // in that schema.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	o := options{timeout: store.DefaultTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// The error can quote the DSN, password included: say less.
@@ -57,18 +78,22 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		// A dead server must fail a request within the request, not hang
-		// it: the handlers answer 503 and the client retries.
-		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+		// it: the handlers answer 503 and the client retries. The store
+		// call's deadline (boundedPool) bounds the wait as well; this one
+		// covers connections the pool opens in the background.
+		cfg.ConnConfig.ConnectTimeout = max(o.timeout, 5*time.Second)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	// Migrating is not a store call: instances starting together wait
+	// their turn for goose's lock for minutes, not for the call deadline.
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: &boundedPool{Pool: pool, timeout: o.timeout}}, nil
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {

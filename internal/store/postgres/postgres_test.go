@@ -169,10 +169,47 @@ func TestTwoStoresOneDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	errs = race(n, func(i int) error {
-		_, err := stores[i%2].RotateRefreshToken(ctx, c.ID, "rt_b", store.RefreshToken{Hash: fmt.Sprint("rt_b_", i), ExpiresAt: now.Add(time.Hour)}, now)
+		_, err := stores[i%2].UseRefreshToken(ctx, store.RefreshUse{ClientID: c.ID, Hash: "rt_b", Next: store.RefreshToken{Hash: fmt.Sprint("rt_b_", i), ExpiresAt: now.Add(time.Hour)}}, now)
 		return err
 	})
 	count("rotations", errs, store.ErrRefreshReplayed)
+
+	// A third family, under a grace window: one use rotates, and every
+	// other, whichever store it went through, gets the same child.
+	g3 := g
+	g3.ID = "grt_c"
+	code3 := code
+	code3.Hash, code3.GrantID = "code_c", g3.ID
+	if err := stores[0].CreateAuthCode(ctx, code3, g3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stores[1].RedeemAuthCode(ctx, code3.Hash, store.RefreshToken{Hash: "rt_c", ExpiresAt: now.Add(time.Hour)}, now); err != nil {
+		t.Fatal(err)
+	}
+	children := make([]store.Refreshed, n)
+	errs = race(n, func(i int) error {
+		var err error
+		children[i], err = stores[i%2].UseRefreshToken(ctx, store.RefreshUse{ClientID: c.ID, Hash: "rt_c",
+			Next:  store.RefreshToken{Hash: fmt.Sprint("rt_c_", i), ExpiresAt: now.Add(time.Hour)},
+			Grace: 30 * time.Second, Sealed: []byte(fmt.Sprint("sealed_c_", i))}, now)
+		return err
+	})
+	rotated, sealed := 0, map[string]int{}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("use %d under a grace window: %v", i, err)
+			continue
+		}
+		if children[i].Outcome == store.RefreshRotated {
+			rotated++
+			sealed[fmt.Sprint("sealed_c_", i)]++
+		} else {
+			sealed[string(children[i].Sealed)]++
+		}
+	}
+	if rotated != 1 || len(sealed) != 1 {
+		t.Errorf("%d uses under a grace window through two stores: %d rotated, children %v; want 1 rotation and one child", n, rotated, sealed)
+	}
 }
 
 func race(n int, fn func(i int) error) []error {
@@ -219,4 +256,18 @@ func TestPoolSize(t *testing.T) {
 	if got := open(t, dsn).pool.Config().MaxConns; got != 3 {
 		t.Errorf("pool size with pool_max_conns=3: got %d, want 3", got)
 	}
+}
+
+// TestGraceCopy: the sealed child of a grace window is on the spent row
+// during the window only.
+func TestGraceCopy(t *testing.T) {
+	s := open(t, pgtest.Schema(t, pgtest.Database(t)))
+	storetest.GraceCopy(t, s, func(hash string) []byte {
+		var sealed []byte
+		err := s.pool.QueryRow(t.Context(), `SELECT child_sealed FROM refresh_tokens WHERE hash = $1`, hash).Scan(&sealed)
+		if err != nil {
+			t.Fatalf("reading the row of %s: %v", hash, err)
+		}
+		return sealed
+	})
 }

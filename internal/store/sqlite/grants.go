@@ -175,90 +175,154 @@ func revokeGrant(ctx context.Context, tx *sql.Tx, id string, now time.Time) erro
 	return dbErr("revoke grant", err)
 }
 
-// RotateRefreshToken marks refresh token oldHash of clientID used at now,
-// stores next in the same grant and returns the grant, in one transaction
-// (RFC 9700 section 4.14.2: refresh token rotation). next.GrantID and
-// next.ClientID are ignored: the new token joins the old one's grant and
-// client. next.CreatedAt defaults to now; next.ExpiresAt is clamped to the
-// grant's ExpiresAt.
+// usableRefresh is the condition under which a refresh token can be used:
+// the caller's, unused, unexpired, with its key proved if it is bound, of
+// a live grant. Its arguments are the hash, the client, now, the proved key
+// and now again.
+const usableRefresh = `hash = ? AND client_id = ? AND used_at IS NULL AND expires_at > ?
+	AND (dpop_jkt = '' OR dpop_jkt = ?)
+	AND EXISTS (SELECT 1 FROM grants g
+	             WHERE g.id = refresh_tokens.grant_id
+	               AND g.revoked_at IS NULL AND g.expires_at > ?)`
+
+// UseRefreshToken uses refresh token u.Hash of u.ClientID at now under the
+// client's policy, in one transaction.
 //
-// A token that is unknown, expired or another client's gives ErrNotFound and
-// is left as it was. A token of a revoked or expired grant gives ErrRevoked.
-// A token already rotated gives ErrRefreshReplayed, and its grant is revoked
-// in the same transaction, so the whole family dies. A token bound to a DPoP
-// key rotates only when next.DPoPJKT is that key (the UPDATE's condition);
-// otherwise ErrDPoPKeyMismatch, and nothing changes, replay or not.
-func (s *Store) RotateRefreshToken(ctx context.Context, clientID, oldHash string, next store.RefreshToken, now time.Time) (store.Grant, error) {
-	var grant store.Grant
+// Rotation (RFC 9700 section 4.14.2) marks the token used, stores u.Next
+// in the same grant and, when the client has a grace window, keeps u.Sealed
+// and the window's end on the spent row. Under RotationNone the token's
+// idle expiry slides to u.Next.ExpiresAt (never back, never past its
+// grant's absolute expiry) and nothing is spent, so concurrent uses all
+// succeed.
+//
+// A token the UPDATE does not match is classified by store.WhyNotRotated:
+// ErrNotFound (unknown, expired, another client's), ErrDPoPKeyMismatch
+// (nothing changes), ErrRevoked, a grace retry (the spent row's sealed
+// child is returned, nothing is written), or ErrRefreshReplayed, which
+// revokes the grant in the same transaction. The transaction is immediate
+// (sqlite.go): it holds the write lock from its first statement, so a racer
+// reads a spent row only after the rotation that spent it committed, with
+// its child stored and sealed.
+func (s *Store) UseRefreshToken(ctx context.Context, u store.RefreshUse, now time.Time) (store.Refreshed, error) {
+	if err := u.Check(); err != nil {
+		return store.Refreshed{}, err
+	}
+	var out store.Refreshed
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var grantID string
-		err := tx.QueryRowContext(ctx,
-			`UPDATE refresh_tokens SET used_at = ?
-			  WHERE hash = ? AND client_id = ? AND used_at IS NULL AND expires_at > ?
-			    AND (dpop_jkt = '' OR dpop_jkt = ?)
-			    AND EXISTS (SELECT 1 FROM grants g
-			                 WHERE g.id = refresh_tokens.grant_id
-			                   AND g.revoked_at IS NULL AND g.expires_at > ?)
-			 RETURNING grant_id`,
-			ms(now), oldHash, clientID, ms(now), next.DPoPJKT, ms(now)).Scan(&grantID)
+		var err error
+		if u.Rotation == store.RotationNone {
+			out.Outcome = store.RefreshKept
+			err = tx.QueryRowContext(ctx,
+				`UPDATE refresh_tokens
+				    SET expires_at = MAX(expires_at, MIN(COALESCE(?, expires_at),
+				        (SELECT g.expires_at FROM grants g WHERE g.id = refresh_tokens.grant_id)))
+				  WHERE `+usableRefresh+`
+				 RETURNING grant_id`,
+				ms(u.Next.ExpiresAt), u.Hash, u.ClientID, ms(now), u.Next.DPoPJKT, ms(now)).Scan(&grantID)
+		} else {
+			out.Outcome = store.RefreshRotated
+			graceUntil := store.GraceUntil(u, now)
+			var sealed any // NULL, not an empty BLOB, when no copy is kept
+			if !graceUntil.IsZero() {
+				sealed = u.Sealed
+			}
+			err = tx.QueryRowContext(ctx,
+				`UPDATE refresh_tokens SET used_at = ?, child_hash = ?, child_sealed = ?, grace_until = ?
+				  WHERE `+usableRefresh+`
+				 RETURNING grant_id`,
+				ms(now), u.Next.Hash, sealed, ms(graceUntil),
+				u.Hash, u.ClientID, ms(now), u.Next.DPoPJKT, ms(now)).Scan(&grantID)
+		}
 		if errors.Is(err, sql.ErrNoRows) {
-			return whyNotRotated(ctx, tx, clientID, next.DPoPJKT, oldHash, now)
+			return whyNotRotated(ctx, tx, u, now, &out)
 		}
 		if err != nil {
-			return dbErr("rotate refresh token", err)
+			return dbErr("use refresh token", err)
 		}
 
 		g, err := scanGrant(tx.QueryRowContext(ctx,
 			`SELECT `+grantColumns+` FROM grants WHERE id = ?`, grantID))
 		if err != nil {
-			return dbErr("rotate refresh token", err)
+			return dbErr("use refresh token", err)
 		}
-		created := next.CreatedAt
+		out.Grant = g
+		if out.Outcome == store.RefreshKept {
+			return nil
+		}
+		created := u.Next.CreatedAt
 		if created.IsZero() {
 			created = now
 		}
-		expires := next.ExpiresAt
+		expires := u.Next.ExpiresAt
 		if expires.IsZero() || expires.After(g.ExpiresAt) {
 			expires = g.ExpiresAt
 		}
 		_, err = tx.ExecContext(ctx,
 			`INSERT INTO refresh_tokens (`+refreshColumns+`, dpop_jkt) VALUES (?, ?, ?, ?, ?, NULL, ?)`,
-			next.Hash, g.ID, clientID, ms(created), ms(expires), next.DPoPJKT)
-		if err != nil {
-			return dbErr("rotate refresh token", err)
-		}
-		grant = g
-		return nil
-	}, store.ErrRefreshReplayed)
+			u.Next.Hash, g.ID, u.ClientID, ms(created), ms(expires), u.Next.DPoPJKT)
+		return dbErr("use refresh token", err)
+	}, store.ErrRefreshReplayed, store.ErrRevoked)
 	if err != nil {
-		return store.Grant{}, err
+		return store.Refreshed{}, err
 	}
-	return grant, nil
+	return out, nil
 }
 
-// whyNotRotated classifies a refresh token the rotating UPDATE did not match,
-// revoking its grant if it is a replay.
-func whyNotRotated(ctx context.Context, tx *sql.Tx, clientID, jkt, hash string, now time.Time) error {
-	var grantID, owner, userID, bound string
-	var used, grantRevoked sql.NullInt64
-	var expires, grantExpires int64
+// whyNotRotated classifies a refresh token the UPDATE of UseRefreshToken
+// did not match (store.WhyNotRotated) and does what that says: fill out
+// with the grace copy of its child, revoke its grant, wipe the copy.
+func whyNotRotated(ctx context.Context, tx *sql.Tx, u store.RefreshUse, now time.Time, out *store.Refreshed) error {
+	var t store.RefreshState
+	var childHash string
+	var used, expires, graceUntil, grantRevoked, grantExpires sql.NullInt64
 	err := tx.QueryRowContext(ctx,
-		`SELECT t.grant_id, t.client_id, g.user_id, t.used_at, t.expires_at, g.revoked_at, g.expires_at, t.dpop_jkt
+		`SELECT t.grant_id, t.client_id, g.user_id, t.used_at, t.expires_at, t.dpop_jkt,
+		        t.child_hash, t.child_sealed, t.grace_until, g.revoked_at, g.expires_at
 		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
-		  WHERE t.hash = ?`, hash).Scan(&grantID, &owner, &userID, &used, &expires, &grantRevoked, &grantExpires, &bound)
+		  WHERE t.hash = ?`, u.Hash).Scan(&t.GrantID, &t.ClientID, &t.UserID, &used, &expires, &t.DPoPJKT,
+		&childHash, &t.Sealed, &graceUntil, &grantRevoked, &grantExpires)
 	if err != nil {
-		return dbErr("rotate refresh token", err)
+		return dbErr("use refresh token", err)
 	}
-	revoke, why := store.WhyNotRotated(store.RefreshState{
-		GrantID: grantID, ClientID: owner, UserID: userID, Used: used.Valid, ExpiresAt: time.UnixMilli(expires),
-		DPoPJKT: bound,
-	}, clientID, jkt, now)
-	if revoke {
-		if err := revokeGrant(ctx, tx, grantID, now); err != nil {
+	t.Used, t.UsedAt, t.ExpiresAt, t.GraceUntil = used.Valid, fromMS(used), fromMS(expires), fromMS(graceUntil)
+	t.GrantRevokedAt, t.GrantExpiresAt = fromMS(grantRevoked), fromMS(grantExpires)
+	if childHash != "" && store.InGrace(t, u.Grace, now) {
+		var childUsed, childExpires sql.NullInt64
+		err := tx.QueryRowContext(ctx,
+			`SELECT used_at, expires_at, dpop_jkt FROM refresh_tokens WHERE hash = ?`,
+			childHash).Scan(&childUsed, &childExpires, &t.Child.DPoPJKT)
+		switch {
+		case err == nil:
+			t.Child.Found, t.Child.Used, t.Child.ExpiresAt = true, childUsed.Valid, fromMS(childExpires)
+		case !errors.Is(err, sql.ErrNoRows):
+			return dbErr("use refresh token", err)
+		}
+	}
+
+	v := store.WhyNotRotated(t, u, now)
+	if v.Wipe {
+		_, err := tx.ExecContext(ctx,
+			`UPDATE refresh_tokens SET child_sealed = NULL, grace_until = NULL WHERE hash = ?`, u.Hash)
+		if err != nil {
+			return dbErr("use refresh token", err)
+		}
+	}
+	if v.Revoke {
+		if err := revokeGrant(ctx, tx, t.GrantID, now); err != nil {
 			return err
 		}
 	}
-	return why
+	if !v.Grace {
+		return v.Err
+	}
+	g, err := scanGrant(tx.QueryRowContext(ctx,
+		`SELECT `+grantColumns+` FROM grants WHERE id = ?`, t.GrantID))
+	if err != nil {
+		return dbErr("use refresh token", err)
+	}
+	*out = store.Refreshed{Grant: g, Outcome: store.RefreshGrace, Sealed: t.Sealed}
+	return nil
 }
 
 // RefreshTokenGrant returns a refresh token that is still usable at now and
@@ -339,8 +403,9 @@ func (s *Store) AccessTokenRevoked(ctx context.Context, jti string) (bool, error
 // DeleteExpired removes what can no longer be used at now: expired grants
 // (with their codes and refresh tokens), grants whose code expired unused,
 // expired codes, refresh tokens, sessions, MFA challenges, revoked-token
-// records and DPoP proofs. Used refresh tokens that have not expired stay,
-// so a replay is still caught.
+// records, DPoP proofs and pushed authorization requests. Used refresh
+// tokens that have not expired stay, so a replay is still caught, but the
+// grace copy of their child goes when its window closes.
 // Revoked grants stay until they expire, so Grant keeps reporting them
 // revoked. Each statement commits on its own: the cleanup holds the write
 // lock briefly, never for the whole sweep.
@@ -352,10 +417,12 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) error {
 		     SELECT grant_id FROM auth_codes WHERE used_at IS NULL AND expires_at <= ?)`,
 		`DELETE FROM auth_codes WHERE expires_at <= ?`,
 		`DELETE FROM refresh_tokens WHERE expires_at <= ?`,
+		`UPDATE refresh_tokens SET child_sealed = NULL, grace_until = NULL WHERE grace_until <= ?`,
 		`DELETE FROM sessions WHERE expires_at <= ?`,
 		`DELETE FROM mfa_challenges WHERE expires_at <= ?`,
 		`DELETE FROM revoked_access_tokens WHERE expires_at <= ?`,
 		`DELETE FROM dpop_proofs WHERE expires_at <= ?`,
+		`DELETE FROM pushed_requests WHERE expires_at <= ?`,
 	} {
 		if _, err := s.exec(ctx, q, at); err != nil {
 			return dbErr("delete expired", err)

@@ -22,7 +22,7 @@ type Family struct {
 // alike, in one transaction: the bulk path for filling a database that no
 // server uses yet. The load benchmark (cmd/aries-bench) stores a million
 // refresh tokens this way in 20-30 seconds on two cores; through
-// CreateAuthCode, RedeemAuthCode and RotateRefreshToken, one durable
+// CreateAuthCode, RedeemAuthCode and UseRefreshToken, one durable
 // transaction per token, the same takes about six minutes.
 //
 // Nothing is decided here that the token endpoint would decide: a token is

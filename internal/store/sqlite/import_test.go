@@ -58,10 +58,10 @@ func TestImportGrants(t *testing.T) {
 	if err != nil || g.ID != "grt_099" || rt.ClientID != c.ID || !rt.ExpiresAt.Equal(g.ExpiresAt) || !slices.Equal(g.Scopes, []string{"user:information"}) {
 		t.Errorf("RefreshTokenGrant(newest token) = %+v, %+v, %v; want grant grt_099, expiry clamped to the grant's", rt, g, err)
 	}
-	if _, err := s.RotateRefreshToken(ctx, c.ID, "rt_042_3", store.RefreshToken{Hash: "rt_042_4"}, later); err != nil {
+	if _, err := s.UseRefreshToken(ctx, store.RefreshUse{ClientID: c.ID, Hash: "rt_042_3", Next: store.RefreshToken{Hash: "rt_042_4"}}, later); err != nil {
 		t.Errorf("rotating an imported live token: %v", err)
 	}
-	if _, err := s.RotateRefreshToken(ctx, c.ID, "rt_007_1", store.RefreshToken{Hash: "rt_007_x"}, later); !errors.Is(err, store.ErrRefreshReplayed) {
+	if _, err := s.UseRefreshToken(ctx, store.RefreshUse{ClientID: c.ID, Hash: "rt_007_1", Next: store.RefreshToken{Hash: "rt_007_x"}}, later); !errors.Is(err, store.ErrRefreshReplayed) {
 		t.Errorf("rotating an imported used token: %v, want ErrRefreshReplayed", err)
 	}
 	if _, _, err := s.RefreshTokenGrant(ctx, "rt_007_3", later); !errors.Is(err, store.ErrRevoked) {

@@ -38,12 +38,35 @@ type Store struct {
 	// the SQL is conditional and the busy timeout still arbitrates between
 	// processes sharing the file (the CLI next to a running server).
 	writer chan struct{}
+	// timeout bounds the waits of a store call: its turn in the writer
+	// queue, and (as busy_timeout) SQLite's wait for another process's
+	// write lock. A file on a local disk cannot hang the way a network
+	// connection does; these lock waits are what can make a call slow.
+	timeout time.Duration
 }
 
 var _ store.Store = (*Store)(nil)
 
+// Option changes how Open sets up the store.
+type Option func(*options)
+
+type options struct {
+	timeout time.Duration
+}
+
+// WithTimeout bounds each wait of a store call (see Store.timeout) to d
+// instead of store.DefaultTimeout.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.timeout = d
+		}
+	}
+}
+
 // pragmas are applied by the driver to every new connection. busy_timeout
-// makes a writer wait for the write lock instead of failing; WAL lets readers
+// (set by Open to the store's timeout) makes a writer wait for the write
+// lock instead of failing, for that long at most; WAL lets readers
 // run alongside the writer; synchronous=FULL fsyncs the WAL at every commit,
 // so a committed token survives SIGKILL and power loss; foreign_keys makes the
 // ON DELETE CASCADE clauses of the schema take effect. _txlock=immediate takes
@@ -51,7 +74,6 @@ var _ store.Store = (*Store)(nil)
 // cannot wait for the lock and fails with SQLITE_BUSY at once.
 var pragmas = url.Values{
 	"_pragma": {
-		"busy_timeout(10000)",
 		"journal_mode(WAL)",
 		"synchronous(FULL)",
 		"foreign_keys(1)",
@@ -61,7 +83,11 @@ var pragmas = url.Values{
 
 // Open opens (creating if needed) the database file at path, creating its
 // parent directory, and brings its schema up to date.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := options{timeout: store.DefaultTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
@@ -82,7 +108,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 
-	db, err := sql.Open("sqlite", path+"?"+pragmas.Encode())
+	dsn := url.Values{"_txlock": pragmas["_txlock"]}
+	dsn["_pragma"] = append([]string{fmt.Sprintf("busy_timeout(%d)", o.timeout.Milliseconds())}, pragmas["_pragma"]...)
+	db, err := sql.Open("sqlite", path+"?"+dsn.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -97,7 +125,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
 	}
-	return &Store{db: db, writer: make(chan struct{}, 1)}, nil
+	return &Store{db: db, writer: make(chan struct{}, 1), timeout: o.timeout}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -124,11 +152,21 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// lockWrite waits for this process's turn to write; see Store.writer.
+// lockWrite waits for this process's turn to write (see Store.writer), at
+// most the store's timeout.
 func (s *Store) lockWrite(ctx context.Context) error {
 	select {
 	case s.writer <- struct{}{}:
 		return nil
+	default:
+	}
+	wait := time.NewTimer(s.timeout)
+	defer wait.Stop()
+	select {
+	case s.writer <- struct{}{}:
+		return nil
+	case <-wait.C:
+		return fmt.Errorf("sqlite: waiting to write: %w", context.DeadlineExceeded)
 	case <-ctx.Done():
 		return fmt.Errorf("sqlite: waiting to write: %w", ctx.Err())
 	}

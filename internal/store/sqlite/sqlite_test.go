@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -120,7 +121,7 @@ func TestSurvivesKill(t *testing.T) {
 	if _, _, err := s.RefreshTokenGrant(ctx, "rt_2", now); err != nil {
 		t.Errorf("RefreshTokenGrant of the rotated token after kill: got error %v, want it live", err)
 	}
-	_, err = s.RotateRefreshToken(ctx, "aries_ci_a", "rt_1", store.RefreshToken{Hash: "rt_x", ExpiresAt: now.Add(time.Hour)}, now)
+	_, err = s.UseRefreshToken(ctx, store.RefreshUse{ClientID: "aries_ci_a", Hash: "rt_1", Next: store.RefreshToken{Hash: "rt_x", ExpiresAt: now.Add(time.Hour)}}, now)
 	if !errors.Is(err, store.ErrRefreshReplayed) {
 		t.Errorf("replay of the token rotated before the kill: got error %v, want %v", err, store.ErrRefreshReplayed)
 	}
@@ -149,7 +150,7 @@ func killChild(t *testing.T, path string, now time.Time) {
 	if _, err := s.RedeemAuthCode(ctx, code.Hash, store.RefreshToken{Hash: "rt_1", ExpiresAt: now.Add(time.Hour)}, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RotateRefreshToken(ctx, c.ID, "rt_1", store.RefreshToken{Hash: "rt_2", ExpiresAt: now.Add(time.Hour)}, now); err != nil {
+	if _, err := s.UseRefreshToken(ctx, store.RefreshUse{ClientID: c.ID, Hash: "rt_1", Next: store.RefreshToken{Hash: "rt_2", ExpiresAt: now.Add(time.Hour)}}, now); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println("written, dying")
@@ -244,7 +245,7 @@ func TestPragmas(t *testing.T) {
 		{"journal_mode", "wal"},
 		{"synchronous", "2"}, // FULL
 		{"foreign_keys", "1"},
-		{"busy_timeout", "10000"},
+		{"busy_timeout", "2000"}, // store.DefaultTimeout
 	}
 	for _, tt := range tests {
 		var got string
@@ -254,6 +255,53 @@ func TestPragmas(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("PRAGMA %s: got %q, want %q", tt.pragma, got, tt.want)
 		}
+	}
+}
+
+// TestTimeoutBoundsLockWaits checks that WithTimeout bounds both waits a
+// SQLite store call can make: SQLite's own wait for a write lock another
+// connection holds (busy_timeout), and the wait for this process's turn to
+// write.
+func TestTimeoutBoundsLockWaits(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "aries.db")
+	s, err := Open(ctx, path, WithTimeout(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var got string
+	if err := s.db.QueryRow("PRAGMA busy_timeout").Scan(&got); err != nil || got != "300" {
+		t.Fatalf("PRAGMA busy_timeout: got %q, %v; want 300", got, err)
+	}
+
+	// Another process holds the write lock.
+	other, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`DELETE FROM sessions`); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = s.DeleteSession(ctx, "nothing")
+	if elapsed := time.Since(start); err == nil || elapsed > 2*time.Second {
+		t.Errorf("write while another connection holds the lock: got %v after %v, want an error within about 300ms", err, elapsed)
+	}
+
+	// This process's writer queue is held.
+	s.writer <- struct{}{}
+	start = time.Now()
+	err = s.DeleteSession(ctx, "nothing")
+	<-s.writer
+	if elapsed := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || elapsed > 2*time.Second {
+		t.Errorf("write while the queue is held: got %v after %v, want DeadlineExceeded within about 300ms", err, elapsed)
 	}
 }
 
@@ -275,4 +323,28 @@ func BenchmarkRotateRefreshToken(b *testing.B) { storetest.BenchRotateRefreshTok
 
 func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
 	storetest.BenchRotateRefreshTokenParallel(b, benchStore(b))
+}
+
+func BenchmarkRotateRefreshTokenGrace(b *testing.B) {
+	storetest.BenchRotateRefreshTokenGrace(b, benchStore(b))
+}
+
+func BenchmarkRefreshTokenGraceHit(b *testing.B) {
+	storetest.BenchRefreshTokenGraceHit(b, benchStore(b))
+}
+
+func BenchmarkRefreshTokenNone(b *testing.B) { storetest.BenchRefreshTokenNone(b, benchStore(b)) }
+
+// TestGraceCopy: the sealed child of a grace window is on the spent row
+// during the window only.
+func TestGraceCopy(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "aries.db"))
+	storetest.GraceCopy(t, s, func(hash string) []byte {
+		var sealed []byte
+		err := s.db.QueryRowContext(t.Context(), `SELECT child_sealed FROM refresh_tokens WHERE hash = ?`, hash).Scan(&sealed)
+		if err != nil {
+			t.Fatalf("reading the row of %s: %v", hash, err)
+		}
+		return sealed
+	})
 }

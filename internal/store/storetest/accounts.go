@@ -243,7 +243,7 @@ func testDisableClient(t *testing.T, s store.Store) {
 	w.rotate(t, rt.Hash, "rt_after_enable", on.Add(time.Second), store.ErrRevoked)
 
 	// Another client's tokens are untouched.
-	_, err = s.RotateRefreshToken(ctx(t), other.ID, otherRT.Hash, next("rt_other_2", on), on)
+	_, err = s.UseRefreshToken(ctx(t), store.RefreshUse{ClientID: other.ID, Hash: otherRT.Hash, Next: next("rt_other_2", on)}, on)
 	is(t, "RotateRefreshToken of another client", err, nil)
 
 	is(t, "SetClientDisabled unknown", s.SetClientDisabled(ctx(t), "aries_ci_nobody", true, on), store.ErrNotFound)
@@ -264,7 +264,7 @@ func testDeleteClient(t *testing.T, s store.Store) {
 	now := t0.Add(time.Minute)
 	_, err := s.Client(ctx(t), w.client.ID)
 	is(t, "Client after delete", err, store.ErrNotFound)
-	_, err = s.RotateRefreshToken(ctx(t), w.client.ID, rt.Hash, next("rt_2", now), now)
+	_, err = s.UseRefreshToken(ctx(t), store.RefreshUse{ClientID: w.client.ID, Hash: rt.Hash, Next: next("rt_2", now)}, now)
 	is(t, "RotateRefreshToken after delete", err, store.ErrNotFound)
 	_, _, err = s.RefreshTokenGrant(ctx(t), rt.Hash, now)
 	is(t, "RefreshTokenGrant after delete", err, store.ErrNotFound)
@@ -278,7 +278,7 @@ func testDeleteClient(t *testing.T, s store.Store) {
 	list, err := s.Clients(ctx(t), "")
 	is(t, "Clients", err, nil)
 	diff(t, "Clients after delete", list, []store.Client{other})
-	_, err = s.RotateRefreshToken(ctx(t), other.ID, otherRT.Hash, next("rt_other_2", now), now)
+	_, err = s.UseRefreshToken(ctx(t), store.RefreshUse{ClientID: other.ID, Hash: otherRT.Hash, Next: next("rt_other_2", now)}, now)
 	is(t, "RotateRefreshToken of another client", err, nil)
 
 	is(t, "DeleteClient again", s.DeleteClient(ctx(t), w.client.ID), store.ErrNotFound)
@@ -462,7 +462,7 @@ func testDeleteConsent(t *testing.T, s store.Store) {
 	is(t, "Consent for another client", err, nil)
 	_, err = s.Consent(ctx(t), bob.ID, w.client.ID)
 	is(t, "Consent of another user", err, nil)
-	_, err = s.RotateRefreshToken(ctx(t), c2.ID, rtOtherClient.Hash, next("rt_oc_2", now), now)
+	_, err = s.UseRefreshToken(ctx(t), store.RefreshUse{ClientID: c2.ID, Hash: rtOtherClient.Hash, Next: next("rt_oc_2", now)}, now)
 	is(t, "RotateRefreshToken for another client", err, nil)
 	w.rotate(t, rtBob.Hash, "rt_bob_2", now, nil)
 

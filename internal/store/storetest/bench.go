@@ -71,7 +71,7 @@ func BenchRotateRefreshToken(b *testing.B, s store.Store) {
 	for b.Loop() {
 		old, next := fmt.Sprint("rt_", i), fmt.Sprint("rt_", i+1)
 		i++
-		if _, err := s.RotateRefreshToken(ctx, c.ID, old, store.RefreshToken{Hash: next, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now); err != nil {
+		if _, err := s.UseRefreshToken(ctx, store.RefreshUse{ClientID: c.ID, Hash: old, Next: store.RefreshToken{Hash: next, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}, now); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -108,7 +108,7 @@ func BenchRotateRefreshTokenParallel(b *testing.B, s store.Store) {
 		for i := 0; pb.Next(); i++ {
 			old, next := fmt.Sprint("rt_", f, "_", i), fmt.Sprint("rt_", f, "_", i+1)
 			start := time.Now()
-			_, err := s.RotateRefreshToken(ctx, c.ID, old, store.RefreshToken{Hash: next, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, now)
+			_, err := s.UseRefreshToken(ctx, store.RefreshUse{ClientID: c.ID, Hash: old, Next: store.RefreshToken{Hash: next, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}, now)
 			if err != nil {
 				b.Error(err)
 				return

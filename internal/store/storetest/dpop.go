@@ -86,7 +86,7 @@ func testRefreshTokenDPoPBinding(t *testing.T, s store.Store) {
 
 	rotate := func(hash, nextHash, jkt string, at time.Time, want error) {
 		t.Helper()
-		_, err := s.RotateRefreshToken(ctx(t), w.client.ID, hash, boundNext(nextHash, jkt, at), at)
+		_, err := s.UseRefreshToken(ctx(t), store.RefreshUse{ClientID: w.client.ID, Hash: hash, Next: boundNext(nextHash, jkt, at)}, at)
 		is(t, fmt.Sprintf("RotateRefreshToken(%s) with key %q", hash, jkt), err, want)
 	}
 	at := t0.Add(time.Minute)

@@ -71,9 +71,21 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DPoPClientSetting", testDPoPClientSetting},
 		{"AuthCodeDPoPJKT", testAuthCodeDPoPJKT},
 		{"RefreshTokenDPoPBinding", testRefreshTokenDPoPBinding},
+		{"RefreshTokenNone", testRefreshTokenNone},
+		{"RefreshTokenNoneDPoP", testRefreshTokenNoneDPoP},
+		{"RefreshTokenNoneConcurrently", testRefreshTokenNoneConcurrently},
+		{"RefreshTokenGrace", testRefreshTokenGrace},
+		{"RefreshTokenGraceOtherClient", testRefreshTokenGraceOtherClient},
+		{"RefreshTokenGraceDPoP", testRefreshTokenGraceDPoP},
+		{"RefreshTokenGraceChildRotated", testRefreshTokenGraceChildRotated},
+		{"RefreshTokenGraceChanged", testRefreshTokenGraceChanged},
+		{"RefreshTokenGraceConcurrently", testRefreshTokenGraceConcurrently},
+		{"RefreshUseChecks", testRefreshUseChecks},
 		{"UseDPoPProofs", testUseDPoPProofs},
 		{"OIDCClientSettings", testOIDCClientSettings},
 		{"FinancialGradeClientSettings", testFinancialGradeClientSettings},
+		{"PushedRequests", testPushedRequests},
+		{"TakePushedRequestConcurrently", testTakePushedRequestConcurrently},
 		{"UserEmailVerified", testUserEmailVerified},
 		{"AuthCodeNonceAndSession", testAuthCodeNonceAndSession},
 		{"RetireSigningKeysPerAlgorithm", testRetireSigningKeysPerAlgorithm},
@@ -249,9 +261,9 @@ func next(hash string, now time.Time) store.RefreshToken {
 // rotate rotates hash for the world's client at now and expects want.
 func (w *world) rotate(t *testing.T, hash, nextHash string, now time.Time, want error) store.Grant {
 	t.Helper()
-	g, err := w.s.RotateRefreshToken(ctx(t), w.client.ID, hash, next(nextHash, now), now)
-	is(t, fmt.Sprintf("RotateRefreshToken(%s)", hash), err, want)
-	return g
+	g, err := w.s.UseRefreshToken(ctx(t), store.RefreshUse{ClientID: w.client.ID, Hash: hash, Next: next(nextHash, now)}, now)
+	is(t, fmt.Sprintf("UseRefreshToken(%s)", hash), err, want)
+	return g.Grant
 }
 
 // race runs fn n times at once and returns the errors, by index.

@@ -295,7 +295,7 @@ func testRefreshTokenReplay(t *testing.T, s store.Store) {
 	w.rotate(t, rt1.Hash, "rt_a_2", t0.Add(time.Minute), nil)
 
 	replay := t0.Add(2 * time.Minute)
-	_, err := s.RotateRefreshToken(ctx(t), g.ClientID, rt1.Hash, next("rt_a_3", replay), replay)
+	_, err := s.UseRefreshToken(ctx(t), store.RefreshUse{ClientID: g.ClientID, Hash: rt1.Hash, Next: next("rt_a_3", replay)}, replay)
 	is(t, "RotateRefreshToken of a rotated token", err, store.ErrRefreshReplayed)
 	if re, ok := errors.AsType[*store.ReuseError](err); !ok || re.GrantID != g.ID || re.UserID != g.UserID {
 		t.Errorf("replay error %#v, want a *store.ReuseError naming grant %s of user %s", err, g.ID, g.UserID)
@@ -319,7 +319,7 @@ func testRefreshTokenWrongClient(t *testing.T, s store.Store) {
 	rt1, g := w.login(t, "a")
 	now := t0.Add(time.Minute)
 
-	_, err := s.RotateRefreshToken(ctx(t), other.ID, rt1.Hash, next("rt_stolen", now), now)
+	_, err := s.UseRefreshToken(ctx(t), store.RefreshUse{ClientID: other.ID, Hash: rt1.Hash, Next: next("rt_stolen", now)}, now)
 	is(t, "RotateRefreshToken by another client", err, store.ErrNotFound)
 
 	// Not consumed: the rightful client still rotates it.
@@ -327,7 +327,7 @@ func testRefreshTokenWrongClient(t *testing.T, s store.Store) {
 
 	// Another client presenting a used token learns nothing and cannot
 	// revoke a family that is not its own.
-	_, err = s.RotateRefreshToken(ctx(t), other.ID, rt1.Hash, next("rt_stolen_2", now), now)
+	_, err = s.UseRefreshToken(ctx(t), store.RefreshUse{ClientID: other.ID, Hash: rt1.Hash, Next: next("rt_stolen_2", now)}, now)
 	is(t, "RotateRefreshToken of a used token by another client", err, store.ErrNotFound)
 	got, err := s.Grant(ctx(t), g.ID)
 	is(t, "Grant", err, nil)
@@ -376,7 +376,7 @@ func testRefreshTokenClamp(t *testing.T, s store.Store) {
 	sameTime(t, "ExpiresAt of a rotated token asked to outlive its grant", got.ExpiresAt, g.ExpiresAt)
 
 	// At the grant's expiry the family is over.
-	_, err = s.RotateRefreshToken(ctx(t), w.client.ID, "rt_a_2", next("rt_a_3", g.ExpiresAt), g.ExpiresAt)
+	_, err = s.UseRefreshToken(ctx(t), store.RefreshUse{ClientID: w.client.ID, Hash: "rt_a_2", Next: next("rt_a_3", g.ExpiresAt)}, g.ExpiresAt)
 	if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrRevoked) {
 		t.Errorf("RotateRefreshToken at the grant's expiry: got error %v, want %v or %v", err, store.ErrNotFound, store.ErrRevoked)
 	}
@@ -400,7 +400,7 @@ func testRotateRefreshTokenConcurrently(t *testing.T, s store.Store) {
 
 	const n = 20
 	errs := race(n, func(i int) error {
-		_, err := s.RotateRefreshToken(ctx(t), w.client.ID, rt.Hash, next(fmt.Sprint("rt_next_", i), now), now)
+		_, err := s.UseRefreshToken(ctx(t), store.RefreshUse{ClientID: w.client.ID, Hash: rt.Hash, Next: next(fmt.Sprint("rt_next_", i), now)}, now)
 		return err
 	})
 

@@ -1,5 +1,6 @@
-// Command complete is the "Complete Example" of the Aries SDK guide (seed
-// 002) in Go: it reads who the client acts for and that user's accounts.
+// Command complete is the "Complete Example" of the Aries SDK guide
+// (docs/sdk-go.md) in Go: it reads who the client acts for and that user's
+// accounts.
 //
 // It reads its configuration from the environment:
 //
@@ -50,21 +51,36 @@ func main() {
 	}
 
 	if err := run(ctx, client); err != nil {
+		// Every line names Aries' error code and description: "Access
+		// forbidden" alone cannot tell a missing scope from an app token
+		// on a user route (docs/troubleshooting.md).
 		var apiErr *aries.Error
 		switch {
 		case errors.Is(err, aries.ErrRefreshTokenRevoked):
-			fmt.Println("The sign-in has ended: sign in again for a new refresh token")
+			fmt.Println("The sign-in has ended: sign in again for a new refresh token" + detail(err))
 		case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized:
-			fmt.Println("Authentication failed")
+			fmt.Println("Authentication failed" + detail(err))
 		case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden:
-			fmt.Println("Access forbidden")
+			fmt.Println("Access forbidden" + detail(err))
 		case errors.As(err, &apiErr):
-			fmt.Println("API Error:", apiErr.Message)
+			fmt.Println("API Error" + detail(err))
 		default:
 			fmt.Println("Error:", err)
 		}
 		os.Exit(1)
 	}
+}
+
+// detail is ": code (description)" of the error answer err carries, or "".
+func detail(err error) string {
+	var apiErr *aries.Error
+	if !errors.As(err, &apiErr) || apiErr.Code == "" {
+		return ""
+	}
+	if apiErr.Message == "" {
+		return ": " + apiErr.Code
+	}
+	return ": " + apiErr.Code + " (" + apiErr.Message + ")"
 }
 
 func run(ctx context.Context, client *aries.Client) error {

@@ -48,7 +48,7 @@ func main() {
 		Options: []aries.AuthOption{aries.WithPKCE(verifier)}})
 	var apiErr *aries.Error
 	if errors.As(err, &apiErr) && apiErr.Code == protocol.ErrAccessDenied {
-		log.Fatal("The email or password is incorrect.")
+		log.Fatalf("The email or password is incorrect (%s: %s).", apiErr.Code, apiErr.Message)
 	}
 	if err != nil {
 		log.Fatal(err)

@@ -161,7 +161,8 @@ class OAuth2:
 
         Aries rotates refresh tokens: the one passed is spent, keep the
         returned one (presenting a spent one again revokes the whole
-        sign-in). When it is the client's own refresh token, the new tokens
+        sign-in). A client whose refresh tokens Aries does not rotate gets
+        the one passed back in the returned token's ``refresh_token``. When it is the client's own refresh token, the new tokens
         become the client's and go to ``on_token_refresh``. ``scope`` may
         narrow the grant. A refresh token that expired, was revoked or was
         already used is ``400 invalid_grant``.

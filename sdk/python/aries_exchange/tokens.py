@@ -308,7 +308,7 @@ class TokenManager:
         once (a backend may refresh for many users through one client)."""
         tok = self._token
         if (tok is None or tok.refresh_token != refresh_token) and refresh_token not in self._spent:
-            return refresh()
+            return _keeping(refresh(), refresh_token)
         with self._lock:
             if refresh_token in self._spent:
                 # Sending it would be a replay, which revokes the sign-in.
@@ -316,7 +316,7 @@ class TokenManager:
                                  "client.token holds the current one")
             own = self._token is not None and self._token.refresh_token == refresh_token
             try:
-                new = refresh()
+                new = _keeping(refresh(), refresh_token)
             except AriesAPIError as e:
                 if own and is_dead_refresh(e):
                     self._dead = e
@@ -335,3 +335,13 @@ class TokenManager:
             if tok.access_token == access_token:
                 self._stale = access_token
             return True
+
+
+def _keeping(new: Token, refresh_token: str) -> Token:
+    """new, with refresh_token when the answer carried none: a client whose
+    refresh tokens Aries does not rotate gets no new one and keeps using
+    the one it sent (RFC 6749 sections 5.1 and 6; docs/fapi.md in the Aries
+    repository, "Refresh-token policy")."""
+    if new.refresh_token is None:
+        return replace(new, refresh_token=refresh_token)
+    return new

@@ -320,6 +320,26 @@ class TokenManagerTest(unittest.TestCase):
         self.assertEqual(other.access_token, "x")
         self.assertEqual(m.token.refresh_token, "rt-auto", "the other user's tokens are not the client's")
 
+    def test_refresh_without_rotation_keeps_the_refresh_token(self):
+        # A client whose refresh tokens are not rotated: answers carry no
+        # refresh_token, and the one the client holds stays the one to use.
+        def kept(refresh_token):
+            self.refresh.calls.append(refresh_token)
+            return Token.from_response({"access_token": "at%d" % len(self.refresh.calls),
+                                        "expires_in": 900}, self.now)
+
+        m = self.manager(Token(access_token="", refresh_token="rt0"), refresh=kept)
+        self.assertEqual(m.access_token(), "at1")
+        self.now += 900
+        self.assertEqual(m.access_token(), "at2")
+        self.assertEqual(self.refresh.calls, ["rt0", "rt0"])
+        self.assertEqual([t.refresh_token for t in self.saved], ["rt0", "rt0"])
+        own = m.refresh_manually("rt0", lambda: kept("rt0"))
+        self.assertEqual((own.access_token, own.refresh_token), ("at3", "rt0"))
+        other = m.refresh_manually("rt-other", lambda: Token(access_token="x"))
+        self.assertEqual(other.refresh_token, "rt-other")
+        self.assertEqual(m.token.refresh_token, "rt0")
+
     def test_bearer_only_and_no_token(self):
         m = self.manager(Token(access_token="given"))
         self.assertEqual(m.access_token(), "given")
