@@ -63,7 +63,17 @@ func TestDeadlineBoundsEveryCall(t *testing.T) {
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Client(ctx, "c1"); err != nil {
-		t.Errorf("read after the lock is gone: %v", err)
+	// The connections cancelled above were closed; a fresh one is dialled
+	// under the same short deadline, which a loaded machine (CI runs with
+	// -race) can miss once or twice: a caller told 503 retries, and so
+	// does this test, a bounded number of times.
+	for attempt := 1; ; attempt++ {
+		_, err := s.Client(ctx, "c1")
+		if err == nil {
+			break
+		}
+		if attempt == 10 || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("read after the lock is gone, attempt %d: %v", attempt, err)
+		}
 	}
 }
