@@ -184,8 +184,38 @@ const usableRefresh = `hash = $3 AND client_id = $2 AND used_at IS NULL AND expi
 	             WHERE g.id = refresh_tokens.grant_id
 	               AND g.revoked_at IS NULL AND g.expires_at > $1)`
 
+// rotateRefresh is a whole rotation in one statement: spend the token if
+// usableRefresh holds ($1-$4), keeping the child's hash and its grace copy
+// ($5-$7) on the spent row, store the child $5 in the same grant, created
+// at $8 and expiring at $9 clamped to the grant's expiry, and return the
+// grant. Without a row, nothing was written.
+const rotateRefresh = `WITH spent AS (
+	UPDATE refresh_tokens SET used_at = $1, child_hash = $5, child_sealed = $6, grace_until = $7
+	 WHERE ` + usableRefresh + `
+	RETURNING grant_id
+), g AS (
+	SELECT ` + grantColumns + ` FROM grants JOIN spent ON spent.grant_id = grants.id
+), child AS (
+	INSERT INTO refresh_tokens (` + refreshColumns + `, dpop_jkt)
+	SELECT $5, g.id, $2, $8::timestamptz, LEAST(COALESCE($9::timestamptz, g.expires_at), g.expires_at), NULL, $4 FROM g
+)
+SELECT ` + grantColumns + ` FROM g`
+
+// keepRefresh is a use under RotationNone in one statement: slide the
+// token's idle expiry to $5 (never back, never past its grant's) if
+// usableRefresh holds, and return the grant. Without a row, nothing was
+// written.
+const keepRefresh = `WITH kept AS (
+	UPDATE refresh_tokens
+	   SET expires_at = GREATEST(expires_at, LEAST(COALESCE($5, expires_at),
+	       (SELECT g.expires_at FROM grants g WHERE g.id = refresh_tokens.grant_id)))
+	 WHERE ` + usableRefresh + `
+	RETURNING grant_id
+)
+SELECT ` + grantColumns + ` FROM grants JOIN kept ON kept.grant_id = grants.id`
+
 // UseRefreshToken uses refresh token u.Hash of u.ClientID at now under the
-// client's policy, in one transaction.
+// client's policy.
 //
 // Rotation (RFC 9700 section 4.14.2) marks the token used, stores u.Next
 // in the same grant and, when the client has a grace window, keeps u.Sealed
@@ -194,72 +224,65 @@ const usableRefresh = `hash = $3 AND client_id = $2 AND used_at IS NULL AND expi
 // grant's absolute expiry) and nothing is spent, so concurrent uses all
 // succeed.
 //
-// A token the UPDATE does not match is classified by store.WhyNotRotated:
-// ErrNotFound (unknown, expired, another client's), ErrDPoPKeyMismatch
-// (nothing changes), ErrRevoked, a grace retry (the spent row's sealed
-// child is returned, nothing is written), or ErrRefreshReplayed, which
-// revokes the grant in the same transaction. A racer's UPDATE waits on the
-// row lock of the rotation in progress and, once that commits, no longer
-// matches; its next statement reads the committed row, so it never sees a
-// spent token whose child is not yet stored and sealed.
+// A usable token, the common case, takes one statement (rotateRefresh or
+// keepRefresh) and one round trip: a single statement is its own
+// transaction, committed (and, with synchronous_commit, flushed) before
+// PostgreSQL answers, and pgx reads that answer before Scan returns, so
+// the caller gets the grant only once the rotation is durable. A racer's
+// UPDATE waits on the row lock of the rotation in progress and, once that
+// commits, no longer matches; as the child is inserted by the same
+// statement, no one ever sees a spent token whose child is not yet stored
+// and sealed.
+//
+// A token the statement does not match is classified by
+// store.WhyNotRotated: ErrNotFound (unknown, expired, another client's),
+// ErrDPoPKeyMismatch (nothing changes), ErrRevoked, a grace retry (the
+// spent row's sealed child is returned, nothing is written), or
+// ErrRefreshReplayed, which revokes the grant in a transaction. What
+// writes nothing is decided by one read; see the comment in the code.
 func (s *Store) UseRefreshToken(ctx context.Context, u store.RefreshUse, now time.Time) (store.Refreshed, error) {
 	if err := u.Check(); err != nil {
 		return store.Refreshed{}, err
 	}
+	q, args, outcome := refreshStatement(u, now)
+	g, err := scanGrant(s.pool.QueryRow(ctx, q, args...))
+	if err == nil {
+		return store.Refreshed{Grant: g, Outcome: outcome}, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return store.Refreshed{}, dbErr("use refresh token", err)
+	}
+
+	// Not usable now. Most such tokens need no write, so one read decides
+	// without a transaction: a grace retry (the token is spent, and a
+	// spent row never changes again but for the wipe), another client's
+	// or key's token, an unknown or expired one. The rest are decided
+	// again in a transaction: a replay and a wipe write, and a token that
+	// reads as live and unused may have become usable since the statement
+	// (its expiry slid by a concurrent use under RotationNone with an
+	// earlier now), so the transaction tries the statement first.
+	t, g, err := readRefreshState(ctx, s.pool, u.Hash)
+	if err != nil {
+		return store.Refreshed{}, dbErr("use refresh token", err)
+	}
+	v := store.WhyNotRotated(t, u, now)
+	switch {
+	case v.Grace:
+		return store.Refreshed{Grant: g, Outcome: store.RefreshGrace, Sealed: t.Sealed}, nil
+	case !v.Revoke && !v.Wipe && (t.Used || !errors.Is(v.Err, store.ErrRevoked)):
+		return store.Refreshed{}, v.Err
+	}
+
 	var out store.Refreshed
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var grantID string
-		var err error
-		if u.Rotation == store.RotationNone {
-			out.Outcome = store.RefreshKept
-			err = tx.QueryRow(ctx,
-				`UPDATE refresh_tokens
-				    SET expires_at = GREATEST(expires_at, LEAST(COALESCE($5, expires_at),
-				        (SELECT g.expires_at FROM grants g WHERE g.id = refresh_tokens.grant_id)))
-				  WHERE `+usableRefresh+`
-				 RETURNING grant_id`,
-				ts(now), u.ClientID, u.Hash, u.Next.DPoPJKT, ts(u.Next.ExpiresAt)).Scan(&grantID)
-		} else {
-			out.Outcome = store.RefreshRotated
-			graceUntil := store.GraceUntil(u, now)
-			var sealed []byte // nil is NULL: no copy kept
-			if !graceUntil.IsZero() {
-				sealed = u.Sealed
-			}
-			err = tx.QueryRow(ctx,
-				`UPDATE refresh_tokens SET used_at = $1, child_hash = $5, child_sealed = $6, grace_until = $7
-				  WHERE `+usableRefresh+`
-				 RETURNING grant_id`,
-				ts(now), u.ClientID, u.Hash, u.Next.DPoPJKT,
-				u.Next.Hash, sealed, ts(graceUntil)).Scan(&grantID)
-		}
-		if errors.Is(err, pgx.ErrNoRows) {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		g, err := scanGrant(tx.QueryRow(ctx, q, args...))
+		switch {
+		case err == nil:
+			out = store.Refreshed{Grant: g, Outcome: outcome}
+			return nil
+		case errors.Is(err, pgx.ErrNoRows):
 			return whyNotRotated(ctx, tx, u, now, &out)
 		}
-		if err != nil {
-			return dbErr("use refresh token", err)
-		}
-
-		g, err := scanGrant(tx.QueryRow(ctx,
-			`SELECT `+grantColumns+` FROM grants WHERE id = $1`, grantID))
-		if err != nil {
-			return dbErr("use refresh token", err)
-		}
-		out.Grant = g
-		if out.Outcome == store.RefreshKept {
-			return nil
-		}
-		created := u.Next.CreatedAt
-		if created.IsZero() {
-			created = now
-		}
-		expires := u.Next.ExpiresAt
-		if expires.IsZero() || expires.After(g.ExpiresAt) {
-			expires = g.ExpiresAt
-		}
-		_, err = tx.Exec(ctx,
-			`INSERT INTO refresh_tokens (`+refreshColumns+`, dpop_jkt) VALUES ($1, $2, $3, $4, $5, NULL, $6)`,
-			u.Next.Hash, g.ID, u.ClientID, ts(created), ts(expires), u.Next.DPoPJKT)
 		return dbErr("use refresh token", err)
 	}, store.ErrRefreshReplayed, store.ErrRevoked)
 	if err != nil {
@@ -268,42 +291,35 @@ func (s *Store) UseRefreshToken(ctx context.Context, u store.RefreshUse, now tim
 	return out, nil
 }
 
-// whyNotRotated classifies a refresh token the UPDATE of UseRefreshToken
-// did not match (store.WhyNotRotated) and does what that says: fill out
-// with the grace copy of its child, revoke its grant, wipe the copy. A
-// spent row never changes again but for the wipe, and the child is read as
-// last committed: a retry that finds it unused while its own rotation is in
-// flight is ordered before that rotation, as if it had come first, and
-// whoever then uses the child second is a replay. No lock is needed, and a
-// retry writes nothing.
+// refreshStatement returns the statement that carries out u at now if its
+// token is usable, its arguments, and the outcome it has then.
+func refreshStatement(u store.RefreshUse, now time.Time) (string, []any, store.RefreshOutcome) {
+	if u.Rotation == store.RotationNone {
+		return keepRefresh, []any{ts(now), u.ClientID, u.Hash, u.Next.DPoPJKT, ts(u.Next.ExpiresAt)},
+			store.RefreshKept
+	}
+	graceUntil := store.GraceUntil(u, now)
+	var sealed []byte // nil is NULL: no copy kept
+	if !graceUntil.IsZero() {
+		sealed = u.Sealed
+	}
+	created := u.Next.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	return rotateRefresh, []any{ts(now), u.ClientID, u.Hash, u.Next.DPoPJKT,
+		u.Next.Hash, sealed, ts(graceUntil), ts(created), ts(u.Next.ExpiresAt)}, store.RefreshRotated
+}
+
+// whyNotRotated classifies a refresh token the statement of UseRefreshToken
+// did not match, in its transaction (store.WhyNotRotated), and does what
+// that says: fill out with the grace copy of its child, revoke its grant,
+// wipe the copy. No lock is needed: see readRefreshState.
 func whyNotRotated(ctx context.Context, tx pgx.Tx, u store.RefreshUse, now time.Time, out *store.Refreshed) error {
-	var t store.RefreshState
-	var childHash string
-	var used, expires, graceUntil, grantRevoked, grantExpires pgtype.Timestamptz
-	err := tx.QueryRow(ctx,
-		`SELECT t.grant_id, t.client_id, g.user_id, t.used_at, t.expires_at, t.dpop_jkt,
-		        t.child_hash, t.child_sealed, t.grace_until, g.revoked_at, g.expires_at
-		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
-		  WHERE t.hash = $1`, u.Hash).Scan(&t.GrantID, &t.ClientID, &t.UserID, &used, &expires, &t.DPoPJKT,
-		&childHash, &t.Sealed, &graceUntil, &grantRevoked, &grantExpires)
+	t, g, err := readRefreshState(ctx, tx, u.Hash)
 	if err != nil {
 		return dbErr("use refresh token", err)
 	}
-	t.Used, t.UsedAt, t.ExpiresAt, t.GraceUntil = used.Valid, fromTS(used), fromTS(expires), fromTS(graceUntil)
-	t.GrantRevokedAt, t.GrantExpiresAt = fromTS(grantRevoked), fromTS(grantExpires)
-	if childHash != "" && store.InGrace(t, u.Grace, now) {
-		var childUsed, childExpires pgtype.Timestamptz
-		err := tx.QueryRow(ctx,
-			`SELECT used_at, expires_at, dpop_jkt FROM refresh_tokens WHERE hash = $1`,
-			childHash).Scan(&childUsed, &childExpires, &t.Child.DPoPJKT)
-		switch {
-		case err == nil:
-			t.Child.Found, t.Child.Used, t.Child.ExpiresAt = true, childUsed.Valid, fromTS(childExpires)
-		case !errors.Is(err, pgx.ErrNoRows):
-			return dbErr("use refresh token", err)
-		}
-	}
-
 	v := store.WhyNotRotated(t, u, now)
 	if v.Wipe {
 		_, err := tx.Exec(ctx,
@@ -320,13 +336,54 @@ func whyNotRotated(ctx context.Context, tx pgx.Tx, u store.RefreshUse, now time.
 	if !v.Grace {
 		return v.Err
 	}
-	g, err := scanGrant(tx.QueryRow(ctx,
-		`SELECT `+grantColumns+` FROM grants WHERE id = $1`, t.GrantID))
-	if err != nil {
-		return dbErr("use refresh token", err)
-	}
 	*out = store.Refreshed{Grant: g, Outcome: store.RefreshGrace, Sealed: t.Sealed}
 	return nil
+}
+
+// rowQuerier is the store's pool or one of its transactions.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// readRefreshState reads the refresh token with hash, its grant and the
+// token it was rotated into in one statement, so as last committed
+// together, for store.WhyNotRotated. A spent row never changes again but
+// for the wipe, and a rotation stores the child in the statement that
+// spends the parent: a retry that finds the child unused while the
+// child's own rotation is in flight is ordered before that rotation, as if
+// it had come first, and whoever then uses the child second is a replay.
+func readRefreshState(ctx context.Context, q rowQuerier, hash string) (store.RefreshState, store.Grant, error) {
+	var t store.RefreshState
+	var childHash string
+	var used, expires, graceUntil pgtype.Timestamptz
+	var childFound, childJKT pgtype.Text // NULL: no child row
+	var childUsed, childExpires pgtype.Timestamptz
+	var g store.Grant
+	var authTime, gCreated, gExpires, gRevoked pgtype.Timestamptz
+	err := q.QueryRow(ctx,
+		`SELECT t.client_id, t.used_at, t.expires_at, t.dpop_jkt, t.child_hash, t.child_sealed, t.grace_until,
+		        c.hash, c.used_at, c.expires_at, c.dpop_jkt,
+		        g.id, g.client_id, g.user_id, g.scopes, g.auth_time, g.amr, g.created_at, g.expires_at, g.revoked_at,
+		        g.session_id
+		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
+		   LEFT JOIN refresh_tokens c ON c.hash = t.child_hash
+		  WHERE t.hash = $1`, hash).Scan(&t.ClientID, &used, &expires, &t.DPoPJKT, &childHash, &t.Sealed, &graceUntil,
+		&childFound, &childUsed, &childExpires, &childJKT,
+		&g.ID, &g.ClientID, &g.UserID, &g.Scopes, &authTime, &g.AMR, &gCreated, &gExpires, &gRevoked,
+		&g.SessionID)
+	if err != nil {
+		return store.RefreshState{}, store.Grant{}, err
+	}
+	g.AuthTime, g.CreatedAt, g.ExpiresAt, g.RevokedAt = fromTS(authTime), fromTS(gCreated), fromTS(gExpires), fromTS(gRevoked)
+	g.Scopes, g.AMR = fromList(g.Scopes), fromList(g.AMR)
+	t.GrantID, t.UserID = g.ID, g.UserID
+	t.Used, t.UsedAt, t.ExpiresAt, t.GraceUntil = used.Valid, fromTS(used), fromTS(expires), fromTS(graceUntil)
+	t.GrantRevokedAt, t.GrantExpiresAt = g.RevokedAt, g.ExpiresAt
+	if childHash != "" && childFound.Valid {
+		t.Child = store.ChildState{Found: true, Used: childUsed.Valid, ExpiresAt: fromTS(childExpires),
+			DPoPJKT: childJKT.String}
+	}
+	return t, g, nil
 }
 
 // RefreshTokenGrant returns a refresh token that is still usable at now and
