@@ -9,20 +9,16 @@ package main
 // clock in internal/server/fapi_flow_test.go.
 
 import (
-	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -207,45 +203,10 @@ func runFAPIInterop(t *testing.T, f *fixture, dir, node, clientID string, key *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "fapi.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "ARIES_ISSUER="+f.URL, "ARIES_FAPI_CLIENT_ID="+clientID,
-		"ARIES_FAPI_CLIENT_KEY="+string(private), "ARIES_REDIRECT_URI="+f.redirectURI)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(stdout)
-	lines.Buffer(make([]byte, 64<<10), 1<<20)
-	var first struct {
-		AuthorizationURL string `json:"authorization_url"`
-		Error            string `json:"error"`
-		Cause            string `json:"cause"`
-	}
-	if !lines.Scan() || json.Unmarshal(lines.Bytes(), &first) != nil || first.AuthorizationURL == "" {
-		cmd.Wait()
-		t.Fatalf("interop/fapi.mjs did not print an authorization URL: %q %s %s\n%s", lines.Text(), first.Error, first.Cause, stderr.String())
-	}
-	loc := testenv.AuthorizeURL(t, browser(t), f.URL, testenv.Person{Email: f.email, Password: f.password}, first.AuthorizationURL)
-	io.WriteString(stdin, loc.String()+"\n")
-	stdin.Close()
 	var got fapiInteropResult
-	if !lines.Scan() || json.Unmarshal(lines.Bytes(), &got) != nil {
-		cmd.Wait()
-		t.Fatalf("interop/fapi.mjs printed no result: %q\n%s", lines.Text(), stderr.String())
-	}
-	cmd.Wait()
+	runNodeFlow(t, f, dir, node, "fapi.mjs", []string{
+		"ARIES_FAPI_CLIENT_ID=" + clientID, "ARIES_FAPI_CLIENT_KEY=" + string(private),
+	}, &got)
 	return got
 }
 

@@ -131,14 +131,27 @@ func TestInteropDPoP(t *testing.T) {
 // hosted pages for the authorization URL it prints.
 func runInterop(t *testing.T, f *fixture, dir, node string) interopResult {
 	t.Helper()
+	var got interopResult
+	runNodeFlow(t, f, dir, node, "dpop.mjs", []string{
+		"ARIES_PUBLIC_CLIENT_ID=" + f.public.ClientID,
+		"ARIES_CLIENT_ID=" + f.conf.ClientID, "ARIES_CLIENT_SECRET=" + f.conf.ClientSecret,
+	}, &got)
+	return got
+}
+
+// runNodeFlow runs the interop script (a file in dir) with node, its
+// environment naming f's issuer and redirect URI plus env. The script
+// prints one JSON line with the authorization URL it wants a user to
+// visit; the test plays that user on the hosted pages and writes the URL
+// the browser was sent back to on the script's standard input; the
+// script's second JSON line is decoded into result.
+func runNodeFlow(t *testing.T, f *fixture, dir, node, script string, env []string, result any) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "dpop.mjs")
+	cmd := exec.CommandContext(ctx, node, script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"ARIES_ISSUER="+f.URL,
-		"ARIES_PUBLIC_CLIENT_ID="+f.public.ClientID, "ARIES_REDIRECT_URI="+f.redirectURI,
-		"ARIES_CLIENT_ID="+f.conf.ClientID, "ARIES_CLIENT_SECRET="+f.conf.ClientSecret)
+	cmd.Env = append(append(os.Environ(), "ARIES_ISSUER="+f.URL, "ARIES_REDIRECT_URI="+f.redirectURI), env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -157,19 +170,18 @@ func runInterop(t *testing.T, f *fixture, dir, node string) interopResult {
 	var first struct {
 		AuthorizationURL string `json:"authorization_url"`
 		Error            string `json:"error"`
+		Cause            string `json:"cause"`
 	}
 	if !lines.Scan() || json.Unmarshal(lines.Bytes(), &first) != nil || first.AuthorizationURL == "" {
 		cmd.Wait()
-		t.Fatalf("interop/dpop.mjs did not print an authorization URL: %q %s\n%s", lines.Text(), first.Error, stderr.String())
+		t.Fatalf("interop/%s did not print an authorization URL: %q %s %s\n%s", script, lines.Text(), first.Error, first.Cause, stderr.String())
 	}
 	loc := testenv.AuthorizeURL(t, browser(t), f.URL, testenv.Person{Email: f.email, Password: f.password}, first.AuthorizationURL)
 	io.WriteString(stdin, loc.String()+"\n")
 	stdin.Close()
-	var got interopResult
-	if !lines.Scan() || json.Unmarshal(lines.Bytes(), &got) != nil {
+	if !lines.Scan() || json.Unmarshal(lines.Bytes(), result) != nil {
 		cmd.Wait()
-		t.Fatalf("interop/dpop.mjs printed no result: %q\n%s", lines.Text(), stderr.String())
+		t.Fatalf("interop/%s printed no result: %q\n%s", script, lines.Text(), stderr.String())
 	}
 	cmd.Wait()
-	return got
 }
