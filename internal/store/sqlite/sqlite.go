@@ -43,6 +43,10 @@ type Store struct {
 	// write lock. A file on a local disk cannot hang the way a network
 	// connection does; these lock waits are what can make a call slow.
 	timeout time.Duration
+	// group shares commits among refresh token rotations and code
+	// redemptions (group.go).
+	group group
+	hot   hotStmts
 }
 
 var _ store.Store = (*Store)(nil)
@@ -125,7 +129,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
 	}
-	return &Store{db: db, writer: make(chan struct{}, 1), timeout: o.timeout}, nil
+	hot, err := prepareHot(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	return &Store{db: db, writer: make(chan struct{}, 1), timeout: o.timeout, hot: hot}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -149,6 +158,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the database. Committed data is already on disk.
 func (s *Store) Close() error {
+	s.hot.close()
 	return s.db.Close()
 }
 
