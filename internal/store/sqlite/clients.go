@@ -34,6 +34,8 @@ const clientColumns = `id, name, type, first_party, secret_hash, redirect_uris, 
 	dpop_bound_access_tokens, token_endpoint_auth_method, jwks,
 	profile, require_par, refresh_token_rotation, refresh_token_grace_seconds`
 
+const clientByID = `SELECT ` + clientColumns + ` FROM clients WHERE id = ?`
+
 func scanClient(row scanner) (store.Client, error) {
 	var c store.Client
 	var typ, uris, scopes, logoutURIs string
@@ -62,8 +64,7 @@ func scanClient(row scanner) (store.Client, error) {
 
 // Client returns the client with id, or ErrNotFound.
 func (s *Store) Client(ctx context.Context, id string) (store.Client, error) {
-	c, err := scanClient(s.db.QueryRowContext(ctx,
-		`SELECT `+clientColumns+` FROM clients WHERE id = ?`, id))
+	c, err := scanClient(s.hot.clientByID.QueryRowContext(ctx, id))
 	return c, dbErr("client", err)
 }
 

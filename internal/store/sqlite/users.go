@@ -29,10 +29,11 @@ func scanUser(row scanner) (store.User, error) {
 	return u, nil
 }
 
+const userByID = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
+
 // UserByID returns the user with id, or ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(s.hot.userByID.QueryRowContext(ctx, id))
 	return u, dbErr("user by id", err)
 }
 
