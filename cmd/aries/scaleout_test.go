@@ -414,8 +414,16 @@ func TestScaleOutPostgresOutage(t *testing.T) {
 	got := c.exchange(t, c.instances[1], c.f.code(t, c.f.conf.ClientID, nil))
 	wantTokens(t, got, true)
 	wantTokens(t, c.refresh(t, c.instances[2], got.RefreshToken), true)
-	if errs := metric(t, c.instances[0], "aries_store_errors_total"); errs <= 0 {
-		t.Errorf("aries_store_errors_total after the outage: got %v, want it counted", errs)
+	// The requests that failed are counted by the instances that failed
+	// them. Not necessarily by each: a request waiting on a cut connection
+	// may still be waiting, within the store's deadline, when the database
+	// comes back, and then succeed.
+	var storeErrors float64
+	for _, inst := range c.instances {
+		storeErrors += metric(t, inst, "aries_store_errors_total")
+	}
+	if storeErrors <= 0 {
+		t.Errorf("aries_store_errors_total after the outage: %v over all instances, want the failed requests counted", storeErrors)
 	}
 }
 
