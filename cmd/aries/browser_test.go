@@ -73,10 +73,17 @@ type headless struct {
 
 func newHeadless(t *testing.T) *headless {
 	t.Helper()
+	return startHeadless(t)
+}
+
+// startHeadless starts Chromium with the options every browser test uses
+// plus extra.
+func startHeadless(t *testing.T, extra ...chromedp.ExecAllocatorOption) *headless {
+	t.Helper()
 	path := chromiumPath(t)
 	// The flags keep Chromium off the network: this machine reaches
 	// nothing but loopback, and background fetches would only fail.
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+	opts := append(append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
@@ -84,7 +91,7 @@ func newHeadless(t *testing.T) *headless {
 		chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1100, 900),
-	)
+	), extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)

@@ -186,29 +186,7 @@ func TestRefreshTokenSurvivesSIGKILL(t *testing.T) {
 	f.conf = ariesJSON[clientJSON](t, dir, "clients", "create", "--name", "Backend", "--redirect-uri", f.redirectURI, "--scope", "read")
 
 	start := func() (*exec.Cmd, string) {
-		cmd := exec.Command(bin, "--db", "sqlite:"+filepath.Join(dir, "aries.db"), "serve", "--addr", "127.0.0.1:0")
-		stdout, _ := cmd.StdoutPipe()
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		buf := make([]byte, 4096)
-		var out string
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
-			n, err := stdout.Read(buf)
-			out += string(buf[:n])
-			if _, rest, ok := strings.Cut(out, "Aries is listening on "); ok {
-				addr, _, _ := strings.Cut(rest, " ")
-				return cmd, "http://" + addr
-			}
-			if err != nil {
-				break
-			}
-		}
-		t.Fatalf("server did not start: %q", out)
-		return nil, ""
+		return startBinary(t, bin, "--db", "sqlite:"+filepath.Join(dir, "aries.db"), "serve", "--addr", "127.0.0.1:0")
 	}
 
 	cmd, u := start()
@@ -284,4 +262,34 @@ func TestUsersUnlock(t *testing.T) {
 	if _, errOut, status := aries(t, dir, "users", "unlock", "usr_nobody"); status == 0 || !strings.Contains(errOut, "no user") {
 		t.Errorf("users unlock of an unknown id: status %d, stderr %q; want an error naming it", status, errOut)
 	}
+}
+
+// startBinary starts the aries binary bin with args (a serve command) and
+// returns the process, killed when the test ends, and the URL it printed
+// it listens on.
+func startBinary(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	buf := make([]byte, 4096)
+	var out string
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		n, err := stdout.Read(buf)
+		out += string(buf[:n])
+		if _, rest, ok := strings.Cut(out, "Aries is listening on "); ok {
+			addr, _, _ := strings.Cut(rest, " ")
+			return cmd, "http://" + addr
+		}
+		if err != nil {
+			break
+		}
+	}
+	t.Fatalf("server did not start: %q", out)
+	return nil, ""
 }

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -43,30 +41,8 @@ func TestRefreshTokensSurviveSIGKILLMidGroupCommit(t *testing.T) {
 	ariesJSON[clientJSON](t, dir, "clients", "update", f.conf.ClientID, "--refresh-grace", "60")
 
 	start := func() (*exec.Cmd, string) {
-		cmd := exec.Command(bin, "--db", "sqlite:"+filepath.Join(dir, "aries.db"), "--log-level", "error",
+		return startBinary(t, bin, "--db", "sqlite:"+filepath.Join(dir, "aries.db"), "--log-level", "error",
 			"serve", "--addr", "127.0.0.1:0", "--rate-limits-off")
-		stdout, _ := cmd.StdoutPipe()
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		buf := make([]byte, 4096)
-		var out string
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
-			n, err := stdout.Read(buf)
-			out += string(buf[:n])
-			if _, rest, ok := strings.Cut(out, "Aries is listening on "); ok {
-				addr, _, _ := strings.Cut(rest, " ")
-				return cmd, "http://" + addr
-			}
-			if err != nil {
-				break
-			}
-		}
-		t.Fatalf("server did not start: %q", out)
-		return nil, ""
 	}
 
 	cmd, u := start()
