@@ -3,7 +3,6 @@ package accesstoken
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -51,7 +50,10 @@ func (m *Minter) Mint(c protocol.Claims) (string, protocol.Claims, error) {
 	c.IssuedAt = time.Unix(now.Unix(), 0)
 	c.Expiry = time.Unix(now.Add(m.ttl()).Unix(), 0)
 	c.JTI = newJTI()
-	payload, err := json.Marshal(c)
+	// The same bytes as json.Marshal(c), which would call MarshalJSON and
+	// then scan and copy its output to validate and compact it: the output
+	// of json.Marshal inside MarshalJSON is compact and escaped already.
+	payload, err := c.MarshalJSON()
 	if err != nil {
 		return "", protocol.Claims{}, fmt.Errorf("accesstoken: encode claims: %w", err)
 	}

@@ -1,12 +1,14 @@
 package accesstoken
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +137,87 @@ func TestMintParseRoundTrip(t *testing.T) {
 	_, again, _ := e.m.Mint(userClaims())
 	if again.JTI == minted.JTI {
 		t.Errorf("two tokens share jti %q", again.JTI)
+	}
+}
+
+// TestMintedTokensVerify mints enough tokens that some ES256 signature has
+// a short r or s (about 1 in 128), and checks each with sdk/bearer and with
+// go-jose against the published JWK. The header is the one go-jose writes.
+func TestMintedTokensVerify(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	v := e.verifier(t)
+	kid, s := e.kr.Signer()
+	jwk, ok := e.kr.PublicJWK(kid)
+	if !ok {
+		t.Fatalf("key %s is not published", kid)
+	}
+	for i := range 500 {
+		tok, minted, err := e.m.Mint(userClaims())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			payload, _ := json.Marshal(minted)
+			old := signWith(t, s, kid, "at+jwt", payload)
+			if got, want := strings.Split(tok, ".")[:2], strings.Split(old, ".")[:2]; !slices.Equal(got, want) {
+				t.Errorf("got header and payload %q, go-jose writes %q", got, want)
+			}
+			if diff := cmp.Diff(decodeSegment(t, old, 0), decodeSegment(t, tok, 0)); diff != "" {
+				t.Errorf("header members (-go-jose +got):\n%s", diff)
+			}
+		}
+		got, err := v.Verify(context.Background(), tok)
+		if err != nil {
+			t.Fatalf("token %d %s: bearer: %v", i, tok, err)
+		}
+		if diff := cmp.Diff(minted, *got); diff != "" {
+			t.Fatalf("token %d: claims (-minted +verified):\n%s", i, diff)
+		}
+		jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			t.Fatalf("token %d %s: go-jose: %v", i, tok, err)
+		}
+		if _, err := jws.Verify(jwk); err != nil {
+			t.Fatalf("token %d %s: go-jose: %v", i, tok, err)
+		}
+	}
+}
+
+// TestClaimsPayloadIsJSONMarshal: Mint encodes claims with
+// Claims.MarshalJSON, which must give exactly what json.Marshal gives,
+// whatever the claims hold.
+func TestClaimsPayloadIsJSONMarshal(t *testing.T) {
+	tests := []protocol.Claims{
+		{},
+		userClaims(),
+		{Subject: "aries_ci_1", ClientID: "aries_ci_1", Scopes: []string{"market:information"}, Audience: []string{audience}, IssuedAt: t0, Expiry: t0.Add(time.Hour), JTI: "j"},
+		{Issuer: issuer, Audience: []string{"a", "b"}, NotBefore: t0, Confirmation: protocol.Confirmation{JKT: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}},
+		{Audience: []string{}, Scopes: []string{}, AMR: []string{}},
+		{Subject: "<script>&amp;</script>", ClientID: "\u2028\u2029 \"quoted\" \\ \t\n", GrantID: "\xff\xfe invalid UTF-8", AMR: []string{"é", "日本"}},
+		{Issuer: "https://aries.example/?a=1&b=<2>", Audience: []string{"<aud>"}, Scopes: []string{"a&b", "c>d"}, AuthTime: time.Unix(-1, 0), Expiry: time.Unix(1<<40, 0)},
+	}
+	for i, c := range tests {
+		want, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("claims %d: MarshalJSON gives %s, json.Marshal %s", i, got, want)
+		}
+	}
+
+	e := newEnv(t, time.Hour)
+	tok, minted, err := e.m.Mint(tests[5])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(minted)
+	if got := strings.Split(tok, ".")[1]; got != base64.RawURLEncoding.EncodeToString(want) {
+		t.Errorf("got payload %s, want json.Marshal of the claims %s", got, want)
 	}
 }
 
@@ -371,6 +454,21 @@ func BenchmarkMint(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := e.m.Mint(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodeClaims is the claims-encoding part of Mint.
+func BenchmarkEncodeClaims(b *testing.B) {
+	e := newEnv(b, time.Hour)
+	_, c, err := e.m.Mint(userClaims())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.MarshalJSON(); err != nil {
 			b.Fatal(err)
 		}
 	}

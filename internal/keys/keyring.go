@@ -7,7 +7,10 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -16,7 +19,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/cryptosigner"
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/ariesexchange/aries/internal/store"
 )
@@ -151,9 +155,21 @@ type snapshot struct {
 
 // activeKey is the key of one algorithm that signs.
 type activeKey struct {
-	id     string
-	signer crypto.Signer          // the private key, behind opaqueKey
-	jws    map[string]jose.Signer // by typ, built once with alg and kid
+	id      string
+	alg     string
+	signer  crypto.Signer     // the private key, behind opaqueKey
+	headers map[string]string // by typ: the base64url protected header, encoded once
+	sigLen  int               // bytes of a JWS signature: 64 for ES256, the modulus for RS256
+}
+
+// protectedHeader is the JWS protected header (RFC 7515 section 4.1) of
+// every token the keyring signs. Its members are in name order, the order
+// go-jose writes a header in, so the header is byte for byte the one
+// go-jose would sign (sign_test.go compares them).
+type protectedHeader struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+	Typ string `json:"typ"`
 }
 
 type publicKey struct {
@@ -256,9 +272,9 @@ func (k *Keyring) build(rows []store.SigningKey, now time.Time) (*snapshot, erro
 	return s, nil
 }
 
-// activate decrypts the active key of row's algorithm and builds its JWS
-// signers: ES256 signs access tokens (typ at+jwt) and the ID tokens of the
-// clients that ask for ES256; RS256 signs ID tokens.
+// activate decrypts the active key of row's algorithm and encodes its
+// protected headers: ES256 signs access tokens (typ at+jwt) and the ID
+// tokens of the clients that ask for ES256; RS256 signs ID tokens.
 func (k *Keyring) activate(row store.SigningKey, pub *publicKey) (*activeKey, error) {
 	priv, err := unseal(k.kek, row.ID, row.EncryptedPrivateKey)
 	if err != nil {
@@ -267,19 +283,21 @@ func (k *Keyring) activate(row store.SigningKey, pub *publicKey) (*activeKey, er
 	if !samePublic(priv.Public(), pub.jwk.Key) {
 		return nil, fmt.Errorf("keys: signing key %s does not match its published public key", row.ID)
 	}
-	a := &activeKey{id: row.ID, signer: opaqueKey{priv}, jws: map[string]jose.Signer{}}
+	a := &activeKey{id: row.ID, alg: row.Algorithm, signer: opaqueKey{priv}, headers: map[string]string{}}
 	types := []string{IDTokenType}
-	if row.Algorithm == Algorithm {
+	switch p := priv.Public().(type) {
+	case *ecdsa.PublicKey:
+		a.sigLen = es256Size
 		types = append(types, TokenType)
+	case *rsa.PublicKey:
+		a.sigLen = p.Size()
 	}
 	for _, typ := range types {
-		a.jws[typ], err = jose.NewSigner(
-			jose.SigningKey{Algorithm: jose.SignatureAlgorithm(row.Algorithm), Key: cryptosigner.Opaque(a.signer)},
-			(&jose.SignerOptions{}).WithType(jose.ContentType(typ)).WithHeader(jose.HeaderKey("kid"), row.ID),
-		)
+		h, err := json.Marshal(protectedHeader{Alg: row.Algorithm, Kid: row.ID, Typ: typ})
 		if err != nil {
-			return nil, fmt.Errorf("keys: signer for %s: %w", row.ID, err)
+			return nil, fmt.Errorf("keys: header for %s: %w", row.ID, err)
 		}
+		a.headers[typ] = base64.RawURLEncoding.EncodeToString(h)
 	}
 	return a, nil
 }
@@ -337,15 +355,68 @@ func (k *Keyring) SignAs(alg, typ string, payload []byte) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("keys: no %s signing key", alg)
 	}
-	signer, ok := a.jws[typ]
+	header, ok := a.headers[typ]
 	if !ok {
 		return "", fmt.Errorf("keys: %s keys do not sign typ %q", alg, typ)
 	}
-	jws, err := signer.Sign(payload)
+	return a.sign(header, payload)
+}
+
+// sign returns the JWS Compact Serialization (RFC 7515 section 7.1) of
+// payload under header, already base64url-encoded: the signing input
+// header.payload, then "." and the signature, written into one buffer.
+func (a *activeKey) sign(header string, payload []byte) (string, error) {
+	enc := base64.RawURLEncoding
+	out := make([]byte, 0, len(header)+1+enc.EncodedLen(len(payload))+1+enc.EncodedLen(a.sigLen))
+	out = append(out, header...)
+	out = append(out, '.')
+	out = enc.AppendEncode(out, payload)
+	// Both algorithms sign SHA-256 of the signing input: ES256 per RFC 7518
+	// section 3.4, RS256 (RSASSA-PKCS1-v1_5) per section 3.3.
+	digest := sha256.Sum256(out)
+	sig, err := a.signer.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
 		return "", fmt.Errorf("keys: sign: %w", err)
 	}
-	return jws.CompactSerialize()
+	if a.alg == Algorithm {
+		raw, err := es256Signature(sig)
+		if err != nil {
+			return "", fmt.Errorf("keys: sign: %w", err)
+		}
+		sig = raw[:]
+	}
+	if len(sig) != a.sigLen {
+		return "", fmt.Errorf("keys: sign: got a %d-byte %s signature, want %d", len(sig), a.alg, a.sigLen)
+	}
+	out = append(out, '.')
+	out = enc.AppendEncode(out, sig)
+	return string(out), nil
+}
+
+// es256Size is the length of an ES256 JWS signature: R and S, each 32
+// bytes (RFC 7518 section 3.4).
+const es256Size = 64
+
+var errECDSASignature = errors.New("keys: ECDSA signature is not a P-256 ASN.1 (r, s)")
+
+// es256Signature converts an ECDSA signature as crypto.Signer returns it,
+// ASN.1 DER SEQUENCE { r INTEGER, s INTEGER } (RFC 3279 section 2.2.3),
+// into the JWS form of RFC 7518 section 3.4: r then s, each a 32-byte
+// big-endian integer. DER writes integers in as few bytes as they need, so
+// a short r or s is left-padded with zeros.
+func es256Signature(der []byte) ([es256Size]byte, error) {
+	var out [es256Size]byte
+	var inner cryptobyte.String
+	var r, s []byte
+	in := cryptobyte.String(der)
+	if !in.ReadASN1(&inner, asn1.SEQUENCE) || !in.Empty() ||
+		!inner.ReadASN1Integer(&r) || !inner.ReadASN1Integer(&s) || !inner.Empty() ||
+		len(r) > es256Size/2 || len(s) > es256Size/2 {
+		return out, errECDSASignature
+	}
+	copy(out[es256Size/2-len(r):es256Size/2], r)
+	copy(out[es256Size-len(s):], s)
+	return out, nil
 }
 
 // Signer returns the active ES256 key's id and the key as a crypto.Signer

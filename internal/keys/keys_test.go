@@ -23,7 +23,7 @@ import (
 )
 
 // newStore returns an empty SQLite store in a temporary directory.
-func newStore(t *testing.T) store.Store {
+func newStore(t testing.TB) store.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "aries.db"))
 	if err != nil {

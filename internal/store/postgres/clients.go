@@ -12,6 +12,7 @@ import (
 
 // CreateClient stores c; ErrConflict if its id is taken.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
+	defer s.clientSignal.changed()
 	_, err := s.pool.Exec(ctx,
 		`INSERT INTO clients (id, name, type, first_party, secret_hash, redirect_uris, scopes,
 		                      disabled, owner_id, resource_server, created_at, updated_at,
@@ -56,8 +57,13 @@ func scanClient(row pgx.Row) (store.Client, error) {
 	return c, nil
 }
 
-// Client returns the client with id, or ErrNotFound.
+// Client returns the client with id, or ErrNotFound, from the cache when no
+// client changed since it was read (package clientcache).
 func (s *Store) Client(ctx context.Context, id string) (store.Client, error) {
+	return s.clientCache.Client(ctx, id, s.readClient)
+}
+
+func (s *Store) readClient(ctx context.Context, id string) (store.Client, error) {
 	c, err := scanClient(s.pool.QueryRow(ctx,
 		`SELECT `+clientColumns+` FROM clients WHERE id = $1`, id))
 	return c, dbErr("client", err)
@@ -89,6 +95,7 @@ func (s *Store) Clients(ctx context.Context, ownerID string) ([]store.Client, er
 // Type, secret, disabled flag, owner and CreatedAt are left alone.
 // ErrNotFound if the client does not exist.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
+	defer s.clientSignal.changed()
 	tag, err := s.pool.Exec(ctx,
 		`UPDATE clients
 		    SET name = $1, redirect_uris = $2, scopes = $3, first_party = $4, resource_server = $5,
@@ -108,6 +115,7 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 // SetClientSecret replaces the secret hash of client id; ErrNotFound if the
 // client does not exist.
 func (s *Store) SetClientSecret(ctx context.Context, id, secretHash string, now time.Time) error {
+	defer s.clientSignal.changed()
 	tag, err := s.pool.Exec(ctx,
 		`UPDATE clients SET secret_hash = $1, updated_at = $2 WHERE id = $3`,
 		secretHash, ts(now), id)
@@ -118,6 +126,7 @@ func (s *Store) SetClientSecret(ctx context.Context, id, secretHash string, now 
 // same transaction, every grant the client holds, so its refresh tokens die
 // and stay dead when it is enabled again.
 func (s *Store) SetClientDisabled(ctx context.Context, id string, disabled bool, now time.Time) error {
+	defer s.clientSignal.changed()
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx,
 			`UPDATE clients SET disabled = $1, updated_at = $2 WHERE id = $3`,
@@ -139,6 +148,7 @@ func (s *Store) SetClientDisabled(ctx context.Context, id string, disabled bool,
 // consents, codes, grants and refresh tokens with it. ErrNotFound if the
 // client does not exist.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	defer s.clientSignal.changed()
 	tag, err := s.pool.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
 	return mustAffect("delete client", tag, err)
 }

@@ -58,7 +58,9 @@ func tracedStore(t *testing.T) (*Store, *statementLog) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	return &Store{pool: &boundedPool{Pool: pool, timeout: store.DefaultTimeout}}, log
+	s := newStore(&boundedPool{Pool: pool, timeout: store.DefaultTimeout})
+	t.Cleanup(func() { s.clientSignal.close() })
+	return s, log
 }
 
 // TestUseRefreshTokenOneStatement checks that a usable refresh token is

@@ -18,6 +18,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/store/clientcache"
 )
 
 //go:embed migrations/*.sql
@@ -27,6 +28,10 @@ var migrations embed.FS
 // instance of Aries that names it.
 type Store struct {
 	pool *boundedPool
+	// clientCache keeps client rows between requests; clientSignal moves
+	// its epoch when any instance changes a client (clientsignal.go).
+	clientCache  *clientcache.Cache
+	clientSignal *clientSignal
 }
 
 var _ store.Store = (*Store)(nil)
@@ -93,7 +98,14 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	return &Store{pool: &boundedPool{Pool: pool, timeout: o.timeout}}, nil
+	return newStore(&boundedPool{Pool: pool, timeout: o.timeout}), nil
+}
+
+func newStore(pool *boundedPool) *Store {
+	s := &Store{pool: pool}
+	s.clientSignal = newClientSignal(s)
+	s.clientCache = clientcache.New(s.clientSignal)
+	return s
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
@@ -124,6 +136,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes every connection. Committed data is in the database.
 func (s *Store) Close() error {
+	s.clientSignal.close()
 	s.pool.Close()
 	return nil
 }

@@ -41,6 +41,23 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestSharedConformance opens the database twice, as two instances (or an
+// instance and the CLI) do: a client change made through one reaches the
+// other's cache through LISTEN/NOTIFY.
+func TestSharedConformance(t *testing.T) {
+	dsn := pgtest.Schema(t, pgtest.Database(t))
+	open(t, dsn) // migrates
+	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
+		a := open(t, dsn)
+		truncate(t, a)
+		return a, open(t, dsn)
+	}, func(t *testing.T, a store.Store) {
+		if err := a.(*Store).clientSignal.settle(t.Context()); err != nil {
+			t.Fatalf("settle: %v", err)
+		}
+	})
+}
+
 func TestLedgerConformance(t *testing.T) {
 	dsn := pgtest.Schema(t, pgtest.Database(t))
 	open(t, dsn) // migrates

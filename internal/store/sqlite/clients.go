@@ -10,7 +10,12 @@ import (
 
 // CreateClient stores c; ErrConflict if its id is taken.
 func (s *Store) CreateClient(ctx context.Context, c store.Client) error {
-	_, err := s.exec(ctx,
+	done, err := s.clientSignal.Change()
+	if err != nil {
+		return err
+	}
+	defer done()
+	_, err = s.exec(ctx,
 		`INSERT INTO clients (id, name, type, first_party, secret_hash, redirect_uris, scopes,
 		                      disabled, owner_id, resource_server, created_at, updated_at,
 		                      post_logout_redirect_uris, id_token_signed_response_alg,
@@ -62,8 +67,13 @@ func scanClient(row scanner) (store.Client, error) {
 	return c, nil
 }
 
-// Client returns the client with id, or ErrNotFound.
+// Client returns the client with id, or ErrNotFound, from the cache when no
+// client changed since it was read (package clientcache).
 func (s *Store) Client(ctx context.Context, id string) (store.Client, error) {
+	return s.clientCache.Client(ctx, id, s.readClient)
+}
+
+func (s *Store) readClient(ctx context.Context, id string) (store.Client, error) {
 	c, err := scanClient(s.hot.clientByID.QueryRowContext(ctx, id))
 	return c, dbErr("client", err)
 }
@@ -99,6 +109,11 @@ func (s *Store) Clients(ctx context.Context, ownerID string) ([]store.Client, er
 // Type, secret, disabled flag, owner and CreatedAt are left alone.
 // ErrNotFound if the client does not exist.
 func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
+	done, err := s.clientSignal.Change()
+	if err != nil {
+		return err
+	}
+	defer done()
 	res, err := s.exec(ctx,
 		`UPDATE clients
 		    SET name = ?, redirect_uris = ?, scopes = ?, first_party = ?, resource_server = ?,
@@ -119,6 +134,11 @@ func (s *Store) UpdateClient(ctx context.Context, c store.Client) error {
 // SetClientSecret replaces the secret hash of client id; ErrNotFound if the
 // client does not exist.
 func (s *Store) SetClientSecret(ctx context.Context, id, secretHash string, now time.Time) error {
+	done, err := s.clientSignal.Change()
+	if err != nil {
+		return err
+	}
+	defer done()
 	res, err := s.exec(ctx,
 		`UPDATE clients SET secret_hash = ?, updated_at = ? WHERE id = ?`,
 		secretHash, ms(now), id)
@@ -129,6 +149,11 @@ func (s *Store) SetClientSecret(ctx context.Context, id, secretHash string, now 
 // same transaction, every grant the client holds, so its refresh tokens die
 // and stay dead when it is enabled again.
 func (s *Store) SetClientDisabled(ctx context.Context, id string, disabled bool, now time.Time) error {
+	done, err := s.clientSignal.Change()
+	if err != nil {
+		return err
+	}
+	defer done()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE clients SET disabled = ?, updated_at = ? WHERE id = ?`,
@@ -150,6 +175,11 @@ func (s *Store) SetClientDisabled(ctx context.Context, id string, disabled bool,
 // consents, codes, grants and refresh tokens with it. ErrNotFound if the
 // client does not exist.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	done, err := s.clientSignal.Change()
+	if err != nil {
+		return err
+	}
+	defer done()
 	res, err := s.exec(ctx, `DELETE FROM clients WHERE id = ?`, id)
 	return mustAffect("delete client", res, err)
 }

@@ -333,6 +333,14 @@ func whyNotRotated(ctx context.Context, tx *sql.Tx, u store.RefreshUse, now time
 	return nil
 }
 
+// refreshTokenGrant reads a refresh token with its grant (hotStmts: every
+// introspection of a refresh token runs it).
+const refreshTokenGrant = `SELECT t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at, t.used_at, t.dpop_jkt,
+	        g.id, g.client_id, g.user_id, g.scopes, g.auth_time, g.amr, g.created_at, g.expires_at, g.revoked_at,
+	        g.session_id
+	   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
+	  WHERE t.hash = ?`
+
 // RefreshTokenGrant returns a refresh token that is still usable at now and
 // its grant. A token unknown, already rotated or expired gives ErrNotFound; a
 // token whose grant is revoked or expired gives ErrRevoked.
@@ -342,12 +350,7 @@ func (s *Store) RefreshTokenGrant(ctx context.Context, hash string, now time.Tim
 	var g store.Grant
 	var scopes, amr string
 	var authTime, gCreated, gExpires, gRevoked sql.NullInt64
-	err := s.db.QueryRowContext(ctx,
-		`SELECT t.hash, t.grant_id, t.client_id, t.created_at, t.expires_at, t.used_at, t.dpop_jkt,
-		        g.id, g.client_id, g.user_id, g.scopes, g.auth_time, g.amr, g.created_at, g.expires_at, g.revoked_at,
-		        g.session_id
-		   FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
-		  WHERE t.hash = ?`, hash).Scan(
+	err := s.hot.refreshGrant.QueryRowContext(ctx, hash).Scan(
 		&t.Hash, &t.GrantID, &t.ClientID, &tCreated, &tExpires, &tUsed, &t.DPoPJKT,
 		&g.ID, &g.ClientID, &g.UserID, &scopes, &authTime, &amr, &gCreated, &gExpires, &gRevoked,
 		&g.SessionID)
@@ -368,10 +371,11 @@ func (s *Store) RefreshTokenGrant(ctx context.Context, hash string, now time.Tim
 	return t, g, nil
 }
 
-// Grant returns the grant with id, revoked or not, or ErrNotFound.
+// Grant returns the grant with id, revoked or not, or ErrNotFound. It reads
+// outside any transaction, with the statement a rotation binds to its own
+// (hotStmts.grant).
 func (s *Store) Grant(ctx context.Context, id string) (store.Grant, error) {
-	g, err := scanGrant(s.db.QueryRowContext(ctx,
-		`SELECT `+grantColumns+` FROM grants WHERE id = ?`, id))
+	g, err := scanGrant(s.hot.grant.QueryRowContext(ctx, id))
 	return g, dbErr("grant", err)
 }
 
@@ -393,12 +397,13 @@ func (s *Store) RevokeAccessToken(ctx context.Context, jti string, expiresAt tim
 	return dbErr("revoke access token", err)
 }
 
+const accessTokenRevoked = `SELECT 1 FROM revoked_access_tokens WHERE jti = ?`
+
 // AccessTokenRevoked reports whether jti has been revoked (and not yet
 // cleaned up by DeleteExpired, which happens only after it expired).
 func (s *Store) AccessTokenRevoked(ctx context.Context, jti string) (bool, error) {
 	var one int
-	err := s.db.QueryRowContext(ctx,
-		`SELECT 1 FROM revoked_access_tokens WHERE jti = ?`, jti).Scan(&one)
+	err := s.hot.accessRevoked.QueryRowContext(ctx, jti).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

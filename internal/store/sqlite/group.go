@@ -254,6 +254,10 @@ func (s *Store) runGroup(ctx context.Context, batch []*groupCall) error {
 type hotStmts struct {
 	savepoint, release, rotate, grant, insertRefresh *sql.Stmt
 	clientByID, userByID                             *sql.Stmt
+	// What an introspection reads besides the client (introspect.Live,
+	// lookup): the revoked jti and the grant (grant above), or the
+	// refresh token with its grant.
+	accessRevoked, refreshGrant *sql.Stmt
 }
 
 func prepareHot(ctx context.Context, db *sql.DB) (hotStmts, error) {
@@ -269,6 +273,8 @@ func prepareHot(ctx context.Context, db *sql.DB) (hotStmts, error) {
 		{&h.insertRefresh, insertRefresh},
 		{&h.clientByID, clientByID},
 		{&h.userByID, userByID},
+		{&h.accessRevoked, accessTokenRevoked},
+		{&h.refreshGrant, refreshTokenGrant},
 	} {
 		st, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -281,7 +287,8 @@ func prepareHot(ctx context.Context, db *sql.DB) (hotStmts, error) {
 }
 
 func (h hotStmts) close() {
-	for _, st := range []*sql.Stmt{h.savepoint, h.release, h.rotate, h.grant, h.insertRefresh, h.clientByID, h.userByID} {
+	for _, st := range []*sql.Stmt{h.savepoint, h.release, h.rotate, h.grant, h.insertRefresh, h.clientByID, h.userByID,
+		h.accessRevoked, h.refreshGrant} {
 		if st != nil {
 			st.Close()
 		}

@@ -20,6 +20,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ariesexchange/aries/internal/store"
+	"github.com/ariesexchange/aries/internal/store/clientcache"
 )
 
 //go:embed migrations/*.sql
@@ -47,6 +48,11 @@ type Store struct {
 	// redemptions (group.go).
 	group group
 	hot   hotStmts
+	// clientCache keeps client rows between requests; clientSignal, a file
+	// beside the database, tells every process using it when a client
+	// changed (package clientcache).
+	clientCache  *clientcache.Cache
+	clientSignal *clientcache.FileSignal
 }
 
 var _ store.Store = (*Store)(nil)
@@ -134,7 +140,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
-	return &Store{db: db, writer: make(chan struct{}, 1), timeout: o.timeout, hot: hot}, nil
+	signal, err := clientcache.OpenFile(path + "-clients")
+	if err != nil {
+		hot.close()
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	return &Store{
+		db: db, writer: make(chan struct{}, 1), timeout: o.timeout, hot: hot,
+		clientCache: clientcache.New(signal), clientSignal: signal,
+	}, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -159,7 +174,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the database. Committed data is already on disk.
 func (s *Store) Close() error {
 	s.hot.close()
-	return s.db.Close()
+	return errors.Join(s.db.Close(), s.clientSignal.Close())
 }
 
 // lockWrite waits for this process's turn to write (see Store.writer), at
@@ -290,6 +305,9 @@ func list(v []string) string {
 }
 
 func fromList(s string) ([]string, error) {
+	if v, ok := simpleList(s); ok {
+		return v, nil
+	}
 	var v []string
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
 		return nil, fmt.Errorf("sqlite: corrupt list %q: %w", s, err)

@@ -34,6 +34,15 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestSharedConformance opens the file twice, as a server and the CLI do: a
+// client change made through one is seen by the other at once.
+func TestSharedConformance(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
+		path := filepath.Join(t.TempDir(), "aries.db")
+		return open(t, path), open(t, path)
+	}, nil)
+}
+
 func TestLedgerConformance(t *testing.T) {
 	ledgertest.Run(t, func(t *testing.T) ledgertest.Backend {
 		return open(t, filepath.Join(t.TempDir(), "aries.db"))
