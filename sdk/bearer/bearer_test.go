@@ -634,6 +634,8 @@ func TestNewVerifierRefusesBadConfig(t *testing.T) {
 	}
 }
 
+// BenchmarkVerify is a client presenting the same token again, as it does
+// with every call for the token's lifetime.
 func BenchmarkVerify(b *testing.B) {
 	a := newAuthority(b)
 	v := a.verifier(b, func() time.Time { return now })
@@ -646,6 +648,28 @@ func BenchmarkVerify(b *testing.B) {
 		if _, err := v.Verify(ctx, token); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkVerifyMiss is a token seen for the first time: more distinct
+// tokens than the cache of verified tokens holds, in turn.
+func BenchmarkVerifyMiss(b *testing.B) {
+	a := newAuthority(b)
+	v := a.verifier(b, func() time.Time { return now })
+	tokens := make([]string, 2048)
+	for i := range tokens {
+		tokens[i] = sign(b, a.key("k1"), "k1", "at+jwt", with(func(c map[string]any) { c["jti"] = fmt.Sprint("at_", i) }))
+	}
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, tokens[0]); err != nil {
+		b.Fatal(err)
+	}
+	i := 1
+	for b.Loop() {
+		if _, err := v.Verify(ctx, tokens[i%len(tokens)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }
 

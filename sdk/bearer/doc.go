@@ -17,6 +17,13 @@
 // authorization server's own process sets Config.KeySet instead of JWKSURL
 // and reads the keys without a network call to itself.
 //
+// A client sends its token with every call for the token's lifetime, so
+// the Verifier also remembers the tokens it accepted, by the SHA-256 of the
+// token, and does not check a remembered token's signature again while the
+// key that verified it is still in the JWKS; the times, Config.Revoked and
+// any DPoP proof are checked on every call. Config.VerifiedCacheSize bounds
+// it (DefaultVerifiedCacheSize tokens; negative turns it off).
+//
 // Verifier.Require is the middleware. It reads the token only from the
 // Authorization header (RFC 6750 section 2.1) and answers with the
 // WWW-Authenticate challenges of RFC 6750 section 3: 401 without a token or

@@ -2,6 +2,7 @@ package bearer
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ const (
 	DefaultRefreshInterval    = 5 * time.Minute
 	DefaultMinRefreshInterval = 10 * time.Second
 	DefaultRealm              = "aries"
+	DefaultVerifiedCacheSize  = 1024
 )
 
 // maxTokenSize bounds the work spent on a token before its signature is
@@ -77,6 +79,12 @@ type Config struct {
 	// Logger receives JWKS and revocation-check failures; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// VerifiedCacheSize bounds how many verified tokens Verify remembers,
+	// keyed by their SHA-256, so that a token presented again skips the
+	// signature check; the times, the key's presence in the JWKS and
+	// Revoked are still checked on every call. Zero means
+	// DefaultVerifiedCacheSize; a negative value turns the cache off.
+	VerifiedCacheSize int
 	// DPoP configures the DPoP scheme (RFC 9449 section 7), accepted
 	// beside Bearer by Require and VerifyRequest. Its zero value accepts
 	// proofs of dpop.DefaultAlgorithms, remembers them in this process's
@@ -133,6 +141,10 @@ type Verifier struct {
 
 	// proofs checks the DPoP proofs of VerifyRequest (dpop.go).
 	proofs *dpop.Verifier
+
+	// verified remembers the tokens Verify accepted (cache.go); nil when
+	// Config.VerifiedCacheSize turns it off.
+	verified *verifiedCache
 }
 
 // NewVerifier checks cfg and returns a Verifier. It does not fetch the
@@ -186,6 +198,12 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		return nil, fmt.Errorf("bearer: DPoP: %w", err)
 	}
 	v.proofs = proofs
+	switch {
+	case cfg.VerifiedCacheSize == 0:
+		v.verified = newVerifiedCache(DefaultVerifiedCacheSize)
+	case cfg.VerifiedCacheSize > 0:
+		v.verified = newVerifiedCache(cfg.VerifiedCacheSize)
+	}
 	return v, nil
 }
 
@@ -198,6 +216,10 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 // to a DPoP key (Claims.Bound) passes it. A resource server checks a
 // request with VerifyRequest (or Require), which also asks for the proof
 // such a token needs.
+//
+// A token Verify accepted before (Config.VerifiedCacheSize) skips the
+// signature check while the key that verified it is still in the JWKS;
+// its times and Config.Revoked are checked on every call.
 func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Claims, error) {
 	if rawToken == "" {
 		return nil, invalid("no access token")
@@ -205,6 +227,20 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Claims, error)
 	if len(rawToken) > maxTokenSize {
 		return nil, invalid("access token too large")
 	}
+	var sum [sha256.Size]byte
+	if v.verified != nil {
+		sum = sha256.Sum256([]byte(rawToken))
+		if c, ok := v.cachedClaims(sum); ok {
+			if err := v.checkClaims(c, v.cfg.Now()); err != nil {
+				return nil, err
+			}
+			if err := v.checkRevoked(ctx, c); err != nil {
+				return nil, err
+			}
+			return c, nil
+		}
+	}
+
 	// ParseSignedCompact refuses any alg outside the allow-list, "none"
 	// included, and any serialization but the compact one of a JWT.
 	jws, err := jose.ParseSignedCompact(rawToken, v.algs)
@@ -242,41 +278,73 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Claims, error)
 	if err := json.Unmarshal(payload, c); err != nil {
 		return nil, invalid("malformed claims")
 	}
-
 	now := v.cfg.Now()
+	if err := v.checkClaims(c, now); err != nil {
+		return nil, err
+	}
+	var keep *Claims
+	if v.verified != nil {
+		// Copied before Revoked sees c, remembered only once it passed.
+		keep = cloneClaims(c)
+	}
+	if err := v.checkRevoked(ctx, c); err != nil {
+		return nil, err
+	}
+	if keep != nil {
+		v.verified.put(sum, verifiedToken{claims: *keep, key: key}, now, v.cfg.Leeway)
+	}
+	return c, nil
+}
+
+// checkClaims checks the claims of a token whose signature is good, at
+// now. Both paths of Verify use it, the one through the signature and the
+// one through the cache of verified tokens, so that a remembered token is
+// held to exactly the checks a new one is.
+func (v *Verifier) checkClaims(c *Claims, now time.Time) error {
 	leeway := v.cfg.Leeway
 	switch {
 	case c.Issuer != v.cfg.Issuer:
-		return nil, invalid("wrong issuer")
+		return invalid("wrong issuer")
 	case !slices.Contains(c.Audience, v.cfg.Audience):
-		return nil, invalid("wrong audience")
+		return invalid("wrong audience")
 	case c.Expiry.IsZero():
-		return nil, invalid("token has no expiry")
+		return invalid("token has no expiry")
 	// RFC 7519 section 4.1.4: the current time must be before exp.
-	case !now.Before(c.Expiry.Add(leeway)):
-		return nil, invalid("token expired")
+	case expired(c, now, leeway):
+		return invalid("token expired")
 	// RFC 7519 section 4.1.5: not before nbf, when the token has one.
 	case !c.NotBefore.IsZero() && now.Add(leeway).Before(c.NotBefore):
-		return nil, invalid("token not valid yet")
+		return invalid("token not valid yet")
 	// RFC 9068 section 2.2 requires iat, sub, client_id and jti.
 	case c.IssuedAt.IsZero():
-		return nil, invalid("token has no issue time")
+		return invalid("token has no issue time")
 	case now.Add(leeway).Before(c.IssuedAt):
-		return nil, invalid("token issued in the future")
+		return invalid("token issued in the future")
 	case c.Subject == "" || c.ClientID == "" || c.JTI == "":
-		return nil, invalid("token lacks sub, client_id or jti")
+		return invalid("token lacks sub, client_id or jti")
 	}
+	return nil
+}
 
-	if v.cfg.Revoked != nil {
-		revoked, err := v.cfg.Revoked(ctx, c)
-		if err != nil {
-			return nil, fmt.Errorf("bearer: revocation check: %w", err)
-		}
-		if revoked {
-			return nil, invalid("token revoked")
-		}
+// expired reports whether now is past c's exp, leeway included (RFC 7519
+// section 4.1.4). The cache of verified tokens drops entries with it.
+func expired(c *Claims, now time.Time, leeway time.Duration) bool {
+	return !now.Before(c.Expiry.Add(leeway))
+}
+
+// checkRevoked asks Config.Revoked about c, on every call of Verify.
+func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
+	if v.cfg.Revoked == nil {
+		return nil
 	}
-	return c, nil
+	revoked, err := v.cfg.Revoked(ctx, c)
+	if err != nil {
+		return fmt.Errorf("bearer: revocation check: %w", err)
+	}
+	if revoked {
+		return invalid("token revoked")
+	}
+	return nil
 }
 
 // isAccessTokenType reports whether typ names the media type
