@@ -79,14 +79,20 @@ func WithTimeout(d time.Duration) Option {
 // lock instead of failing, for that long at most; WAL lets readers
 // run alongside the writer; synchronous=FULL fsyncs the WAL at every commit,
 // so a committed token survives SIGKILL and power loss; foreign_keys makes the
-// ON DELETE CASCADE clauses of the schema take effect. _txlock=immediate takes
-// the write lock at BEGIN: a deferred transaction that reads and then writes
-// cannot wait for the lock and fails with SQLITE_BUSY at once.
+// ON DELETE CASCADE clauses of the schema take effect. cache_size bounds each
+// connection's page cache to 512 KiB instead of SQLite's 2 MiB: the hot pages
+// of a rotation (index interiors, the tail of the WAL) fit, the rest is one
+// read from the kernel's page cache away, and the server's peak RSS drops by
+// 2-3 MiB (aries-bench, refresh_token and introspection; BENCHMARKS.md).
+// _txlock=immediate takes the write lock at BEGIN: a deferred transaction that
+// reads and then writes cannot wait for the lock and fails with SQLITE_BUSY at
+// once.
 var pragmas = url.Values{
 	"_pragma": {
 		"journal_mode(WAL)",
 		"synchronous(FULL)",
 		"foreign_keys(1)",
+		"cache_size(-512)",
 	},
 	"_txlock": {"immediate"},
 }
