@@ -176,10 +176,7 @@ func TestRefreshTokenSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "aries")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildAries(t)
 	dir := t.TempDir()
 	f := &fixture{email: "trader@example.com", password: "correct horse battery", redirectURI: "http://127.0.0.1:9/callback"}
 	ariesJSON[userJSON](t, dir, "users", "create", "--email", f.email, "--password", f.password)
@@ -267,6 +264,17 @@ func TestUsersUnlock(t *testing.T) {
 // startBinary starts the aries binary bin with args (a serve command) and
 // returns the process, killed when the test ends, and the URL it printed
 // it listens on.
+// buildAries builds the aries binary of this tree for the tests that run it
+// as a separate process (kill -9, several processes on one database).
+func buildAries(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "aries")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 func startBinary(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)

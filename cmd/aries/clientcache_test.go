@@ -24,10 +24,7 @@ func TestClientChangesReachRunningServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "aries")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildAries(t)
 	for _, tc := range []struct {
 		name string
 		db   func(t *testing.T) string

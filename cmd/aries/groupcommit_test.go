@@ -30,10 +30,7 @@ func TestRefreshTokensSurviveSIGKILLMidGroupCommit(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	const families = 16
-	bin := filepath.Join(t.TempDir(), "aries")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildAries(t)
 	dir := t.TempDir()
 	f := &fixture{email: "trader@example.com", password: "correct horse battery", redirectURI: "http://127.0.0.1:9/callback"}
 	ariesJSON[userJSON](t, dir, "users", "create", "--email", f.email, "--password", f.password)
