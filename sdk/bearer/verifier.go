@@ -269,7 +269,8 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Claims, error)
 
 	// Verify, then decode the payload once with encoding/json: go-jose's
 	// own claim decoding parses it twice with a slower decoder, which was
-	// 14% of the API's CPU under load (BENCHMARKS.md).
+	// 14% of the API's CPU under load in the profile that led to this (the
+	// August 2026 version of BENCHMARKS.md, in the repository's history).
 	payload, err := jws.Verify(key.Key)
 	if err != nil {
 		return nil, invalid("bad signature")
