@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/cryptosigner"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ariesexchange/aries/internal/keys"
@@ -257,24 +256,7 @@ func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s
 
 // signWith signs payload with s as an ES256 JWS carrying kid and typ.
 func signWith(t *testing.T, s crypto.Signer, kid, typ string, payload []byte) string {
-	t.Helper()
-	opts := (&jose.SignerOptions{}).WithHeader("kid", kid)
-	if typ != "" {
-		opts = opts.WithType(jose.ContentType(typ))
-	}
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: cryptosigner.Opaque(s)}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := sig.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return testenv.SignJWS(t, jose.ES256, s, kid, typ, payload)
 }
 
 func TestTypHeader(t *testing.T) {

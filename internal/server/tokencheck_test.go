@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/cryptosigner"
 
 	"github.com/ariesexchange/aries/internal/accesstoken"
 	"github.com/ariesexchange/aries/internal/password"
@@ -182,27 +180,7 @@ func callAPI(t *testing.T, s *Server, tok string) bool {
 // signJWS signs payload as a compact JWS with alg and key under kid, with
 // header typ unless it is empty.
 func signJWS(t *testing.T, alg jose.SignatureAlgorithm, key any, kid, typ string, payload []byte) string {
-	t.Helper()
-	if s, ok := key.(crypto.Signer); ok {
-		key = cryptosigner.Opaque(s)
-	}
-	opts := (&jose.SignerOptions{}).WithHeader("kid", kid)
-	if typ != "" {
-		opts = opts.WithType(jose.ContentType(typ))
-	}
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := sig.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return testenv.SignJWS(t, alg, key, kid, typ, payload)
 }
 
 func b64JSON(t *testing.T, v any) string {
