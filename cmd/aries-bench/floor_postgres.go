@@ -114,8 +114,9 @@ func (f *floor) userEmail(ctx context.Context, id string) (string, bool) {
 }
 
 // seedFloorPostgres creates the floor's schema in the database of dsn,
-// stores its client and user, and the families, streamed with COPY.
-func seedFloorPostgres(ctx context.Context, dsn string, h *secret.Hasher, clientID, clientSecret, userID, scope string, fams iter.Seq[[]seedRow], now time.Time) error {
+// stores its client and user unless they are there, and the families,
+// streamed with COPY, in grants named grantPrefix and a number.
+func seedFloorPostgres(ctx context.Context, dsn string, h *secret.Hasher, grantPrefix, clientID, clientSecret, userID, scope string, fams iter.Seq[[]seedRow], now time.Time) error {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return err
@@ -129,10 +130,10 @@ func seedFloorPostgres(ctx context.Context, dsn string, h *secret.Hasher, client
 		return err
 	}
 	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `INSERT INTO clients (id, secret_hash) VALUES ($1, $2)`, clientID, h.Hash(clientSecret)); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO clients (id, secret_hash) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, clientID, h.Hash(clientSecret)); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO users (id, email) VALUES ($1, $2)`, userID, benchEmail); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO users (id, email) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, userID, benchEmail); err != nil {
 		return err
 	}
 	created, expires := now.Add(-time.Hour).UnixMilli(), now.Add(30*24*time.Hour).UnixMilli()
@@ -149,7 +150,7 @@ func seedFloorPostgres(ctx context.Context, dsn string, h *secret.Hasher, client
 			if fam, ok = next(); !ok {
 				return nil, nil
 			}
-			id = fmt.Sprintf("grt_bench_%08d", i)
+			id = fmt.Sprintf("%s%08d", grantPrefix, i)
 			i++
 		}
 		r := fam[0]

@@ -31,7 +31,7 @@ func TestFloorPostgres(t *testing.T) {
 	h := m.Hasher()
 	workers, hashes := workerTokens(h, 2)
 	const clientID, clientSecret, userID = "aries_ci_floor", "floor secret", "usr_floor"
-	if err := seedFloorPostgres(ctx, dsn, h, clientID, clientSecret, userID, "user:information",
+	if err := seedFloorPostgres(ctx, dsn, h, "grt_bench_", clientID, clientSecret, userID, "user:information",
 		seedFamilies(25, hashes, 1), time.Now()); err != nil {
 		t.Fatal(err)
 	}

@@ -86,6 +86,7 @@ type options struct {
 	codes       int
 	dir         string
 	keep        bool
+	reuse       bool
 	ariesBin    string
 	ariesFlags  []string
 	profileDir  string
@@ -111,7 +112,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	stored := fs.String("stored", "10000,1000000", "refresh tokens stored before the run; the first count runs every case, the others refresh_token and code_exchange")
 	fs.IntVar(&o.codes, "codes", 1000, "authorization codes made for each code_exchange measurement")
 	fs.StringVar(&o.dir, "dir", "", "working directory for databases, logs and the aries binary (default: a temporary one)")
-	fs.BoolVar(&o.keep, "keep", false, "keep the working directory")
+	fs.BoolVar(&o.keep, "keep", false, "keep the working directory, and each tier's seeded databases (-reuse)")
+	fs.BoolVar(&o.reuse, "reuse", false, "reuse the seeded databases a -keep run left in -dir, adding only fresh worker tokens (seeding 10M tokens takes minutes)")
 	fs.StringVar(&o.ariesBin, "aries", "", "a prebuilt aries binary (default: go build ./cmd/aries into the working directory)")
 	ariesFlags := fs.String("aries-flags", "--rate-limits-off", "extra `aries serve` flags, space-separated")
 	fs.StringVar(&o.profileDir, "profile", "", "write a CPU profile of each server per case into this directory (an extra, unrecorded run)")
@@ -164,6 +166,11 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-duration must be positive")
 	case o.codes < 1:
 		return o, errors.New("-codes must be at least 1")
+	case o.reuse && o.dir == "":
+		return o, errors.New("-reuse needs the -dir of an earlier -keep run")
+	}
+	if o.reuse {
+		o.keep = true // what is reused stays reusable
 	}
 	return o, nil
 }

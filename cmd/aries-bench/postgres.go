@@ -38,13 +38,8 @@ type benchDatabases struct {
 
 // createBenchDatabases creates aries_bench_<random> and its _floor twin.
 func createBenchDatabases(ctx context.Context, serverURL string) (*benchDatabases, error) {
-	name := "aries_bench_" + strings.ToLower(rand.Text()[:12])
-	d := &benchDatabases{server: serverURL, ariesName: name, floorName: name + "_floor"}
-	var err error
-	if d.aries, err = databaseURL(serverURL, d.ariesName); err != nil {
-		return nil, err
-	}
-	if d.floor, err = databaseURL(serverURL, d.floorName); err != nil {
+	d, err := benchDatabasesNamed(serverURL, "aries_bench_"+strings.ToLower(rand.Text()[:12]))
+	if err != nil {
 		return nil, err
 	}
 	for _, db := range []string{d.ariesName, d.floorName} {
@@ -52,6 +47,20 @@ func createBenchDatabases(ctx context.Context, serverURL string) (*benchDatabase
 			d.drop(context.WithoutCancel(ctx))
 			return nil, err
 		}
+	}
+	return d, nil
+}
+
+// benchDatabasesNamed are the databases name and name_floor on the server
+// of serverURL.
+func benchDatabasesNamed(serverURL, name string) (*benchDatabases, error) {
+	d := &benchDatabases{server: serverURL, ariesName: name, floorName: name + "_floor"}
+	var err error
+	if d.aries, err = databaseURL(serverURL, d.ariesName); err != nil {
+		return nil, err
+	}
+	if d.floor, err = databaseURL(serverURL, d.floorName); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -83,14 +92,14 @@ func execOn(ctx context.Context, dsn, sql string) error {
 // seedAriesPostgres stores the families in Aries's PostgreSQL database
 // through its store (postgres.Store.ImportGrants), as seedAries does on
 // SQLite.
-func seedAriesPostgres(ctx context.Context, dsn, clientID, userID string, scopes []string, fams iter.Seq[[]seedRow], now time.Time) error {
+func seedAriesPostgres(ctx context.Context, dsn, grantPrefix, clientID, userID string, scopes []string, fams iter.Seq[[]seedRow], now time.Time) error {
 	st, err := postgres.Open(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	families := func(yield func(postgres.Family) bool) {
-		for f := range ariesFamilies(clientID, userID, scopes, fams, now) {
+		for f := range ariesFamilies(grantPrefix, clientID, userID, scopes, fams, now) {
 			if !yield(postgres.Family(f)) {
 				return
 			}

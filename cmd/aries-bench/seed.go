@@ -5,9 +5,14 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -27,6 +32,65 @@ import (
 // like any other (secret.New) and hashed with the server's pepper, so the
 // server accepts them.
 const familySize = 10
+
+// seededFile, in a tier's directory, records what a -keep run seeded, so
+// that a -reuse run can measure the same databases again without the
+// minutes that seeding ten million tokens takes.
+const seededFile = "seeded.json"
+
+// seededTier is what a later run needs to use a seeded tier: the master
+// secret the stored hashes and the client secret were made with, the
+// bench account, and on PostgreSQL the databases' names.
+type seededTier struct {
+	Store         string    `json:"store"`
+	Stored        int       `json:"stored"`
+	Master        string    `json:"master"`
+	UserID        string    `json:"user_id"`
+	ClientID      string    `json:"client_id"`
+	ClientSecret  string    `json:"client_secret"`
+	AriesDatabase string    `json:"aries_database,omitempty"` // PostgreSQL; the floor's is its _floor twin
+	SeededAt      time.Time `json:"seeded_at"`
+}
+
+// loadSeededTier reads the seededFile of dir; nil when there is none.
+func loadSeededTier(dir, store string, stored int) (*seededTier, error) {
+	b, err := os.ReadFile(filepath.Join(dir, seededFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var t seededTier
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, seededFile), err)
+	}
+	if t.Store != store || t.Stored != stored || t.SeededAt.IsZero() {
+		return nil, fmt.Errorf("%s: seeded for %s with %d tokens, not %s with %d", filepath.Join(dir, seededFile), t.Store, t.Stored, store, stored)
+	}
+	return &t, nil
+}
+
+// save writes t into dir, readable by its owner only: it holds the
+// master secret of a bench server.
+func (t *seededTier) save(dir string) error {
+	b, err := json.MarshalIndent(t, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, seededFile), b, 0o600)
+}
+
+// reused reports whether t was read from an earlier run.
+func (t *seededTier) reused() bool { return !t.SeededAt.IsZero() }
+
+func (t *seededTier) account() account {
+	return account{userID: t.UserID, clientID: t.ClientID, clientSecret: t.ClientSecret}
+}
+
+func (t *seededTier) setAccount(a account) {
+	t.UserID, t.ClientID, t.ClientSecret = a.userID, a.clientID, a.clientSecret
+}
 
 // seedRow is one refresh token to store: its hash, and whether it is
 // already rotated.
@@ -139,13 +203,13 @@ func openForSeeding(ctx context.Context, path string) (*sql.DB, error) {
 
 // seedAries stores the families in Aries's database at path through the
 // store: one grant per family for userID and clientID, with scopes.
-func seedAries(ctx context.Context, path, clientID, userID string, scopes []string, fams iter.Seq[[]seedRow], now time.Time) error {
+func seedAries(ctx context.Context, path, grantPrefix, clientID, userID string, scopes []string, fams iter.Seq[[]seedRow], now time.Time) error {
 	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.ImportGrants(ctx, ariesFamilies(clientID, userID, scopes, fams, now)); err != nil {
+	if err := st.ImportGrants(ctx, ariesFamilies(grantPrefix, clientID, userID, scopes, fams, now)); err != nil {
 		return fmt.Errorf("seeding refresh tokens: %w", err)
 	}
 	return st.Close()
@@ -153,14 +217,15 @@ func seedAries(ctx context.Context, path, clientID, userID string, scopes []stri
 
 // ariesFamilies turns the seeded families into the families Aries's stores
 // import: one grant per family for userID and clientID, with scopes, made
-// an hour ago. (postgres.Family has the same fields as sqlite.Family.)
-func ariesFamilies(clientID, userID string, scopes []string, fams iter.Seq[[]seedRow], now time.Time) iter.Seq[sqlite.Family] {
+// an hour ago, named grantPrefix and a number. (postgres.Family has the same
+// fields as sqlite.Family.)
+func ariesFamilies(grantPrefix, clientID, userID string, scopes []string, fams iter.Seq[[]seedRow], now time.Time) iter.Seq[sqlite.Family] {
 	created, expires := now.Add(-time.Hour), now.Add(30*24*time.Hour)
 	return func(yield func(sqlite.Family) bool) {
 		i := 0
 		for fam := range fams {
 			f := sqlite.Family{
-				Grant: store.Grant{ID: fmt.Sprintf("grt_bench_%08d", i), ClientID: clientID, UserID: userID, Scopes: scopes,
+				Grant: store.Grant{ID: fmt.Sprintf("%s%08d", grantPrefix, i), ClientID: clientID, UserID: userID, Scopes: scopes,
 					AuthTime: created, AMR: []string{"pwd"}, CreatedAt: created, ExpiresAt: now.Add(80 * 24 * time.Hour)},
 				Tokens: make([]store.RefreshToken, len(fam)),
 			}
@@ -179,7 +244,7 @@ func ariesFamilies(clientID, userID string, scopes []string, fams iter.Seq[[]see
 }
 
 // seedFloor stores the same families in the floor's database at path.
-func seedFloor(ctx context.Context, path, subject, scope string, fams iter.Seq[[]seedRow], now time.Time) error {
+func seedFloor(ctx context.Context, path, grantPrefix, subject, scope string, fams iter.Seq[[]seedRow], now time.Time) error {
 	db, err := openForSeeding(ctx, path)
 	if err != nil {
 		return err
@@ -197,7 +262,7 @@ func seedFloor(ctx context.Context, path, subject, scope string, fams iter.Seq[[
 	created, expires := now.Add(-time.Hour).UnixMilli(), now.Add(30*24*time.Hour).UnixMilli()
 	i := 0
 	for fam := range fams {
-		id := fmt.Sprintf("grt_bench_%08d", i)
+		id := fmt.Sprintf("%s%08d", grantPrefix, i)
 		i++
 		for _, r := range fam {
 			var used any

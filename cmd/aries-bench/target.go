@@ -96,21 +96,44 @@ func setupWorld(ctx context.Context, o options, bin, store, dir string, stored i
 			w.stop()
 		}
 	}()
-	m, master := secret.NewMaster()
+	var tier *seededTier
+	if o.reuse {
+		if tier, err = loadSeededTier(dir, store, stored); err != nil {
+			return w, err
+		}
+	}
+	if tier != nil {
+		logf("reusing the databases seeded on %s with %d refresh tokens (plus what earlier runs rotated)", tier.SeededAt.Format(time.DateTime), stored)
+	} else {
+		_, master := secret.NewMaster()
+		tier = &seededTier{Store: store, Stored: stored, Master: master}
+	}
+	m, err := secret.ParseMaster(tier.Master)
+	if err != nil {
+		return w, err
+	}
 	hasher := m.Hasher()
 	ariesDB, floorDB := filepath.Join(dir, "aries.db"), filepath.Join(dir, "floor.db")
 	ariesDSN := "sqlite:" + ariesDB
 	if store == "postgres" {
-		if w.dbs, err = createBenchDatabases(ctx, o.postgresURL); err != nil {
+		if tier.reused() {
+			w.dbs, err = benchDatabasesNamed(o.postgresURL, tier.AriesDatabase)
+		} else {
+			w.dbs, err = createBenchDatabases(ctx, o.postgresURL)
+		}
+		if err != nil {
 			return w, err
 		}
 		logf("PostgreSQL databases %s (Aries) and %s (floor)", w.dbs.ariesName, w.dbs.floorName)
 		ariesDB, floorDB = w.dbs.aries, w.dbs.floor
 		ariesDSN = ariesDB
+		tier.AriesDatabase = w.dbs.ariesName
 	}
-	acct, err := createAccount(ctx, bin, ariesDSN, master)
-	if err != nil {
-		return w, err
+	acct := tier.account()
+	if !tier.reused() {
+		if acct, err = createAccount(ctx, bin, ariesDSN, tier.Master); err != nil {
+			return w, err
+		}
 	}
 
 	nPool := o.concurrency + poolExtra
@@ -118,19 +141,24 @@ func setupWorld(ctx context.Context, o options, bin, store, dir string, stored i
 	floorPool, floorHashes := workerTokens(hasher, nPool)
 	now := time.Now()
 	// Each database gets stored tokens of its own, the same for every
-	// run with this count.
-	ariesFams, floorFams := seedFamilies(stored, ariesHashes, uint64(stored)<<1), seedFamilies(stored, floorHashes, uint64(stored)<<1|1)
+	// run with this count; a reused tier gets only its workers' tokens, in
+	// grants of a name of their own.
+	toSeed, grantPrefix := stored, "grt_bench_"
+	if tier.reused() {
+		toSeed, grantPrefix = 0, fmt.Sprintf("grt_bench_%d_", now.UnixNano())
+	}
+	ariesFams, floorFams := seedFamilies(toSeed, ariesHashes, uint64(stored)<<1), seedFamilies(toSeed, floorHashes, uint64(stored)<<1|1)
 	scope := strings.Join(benchScopes, " ")
 	if store == "postgres" {
-		if err := seedAriesPostgres(ctx, ariesDB, acct.clientID, acct.userID, benchScopes, ariesFams, now); err != nil {
+		if err := seedAriesPostgres(ctx, ariesDB, grantPrefix, acct.clientID, acct.userID, benchScopes, ariesFams, now); err != nil {
 			return w, fmt.Errorf("seeding Aries: %w", err)
 		}
 		ariesTook := time.Since(now)
-		if err := seedFloorPostgres(ctx, floorDB, hasher, acct.clientID, acct.clientSecret, acct.userID, scope, floorFams, now); err != nil {
+		if err := seedFloorPostgres(ctx, floorDB, hasher, grantPrefix, acct.clientID, acct.clientSecret, acct.userID, scope, floorFams, now); err != nil {
 			return w, fmt.Errorf("seeding the floor: %w", err)
 		}
 		logf("seeded %d stored refresh tokens (+%d live worker tokens) into each database: Aries's in %v, the floor's in %v",
-			stored, nPool, ariesTook.Round(time.Millisecond), (time.Since(now) - ariesTook).Round(time.Millisecond))
+			toSeed, nPool, ariesTook.Round(time.Millisecond), (time.Since(now) - ariesTook).Round(time.Millisecond))
 		// This server's autovacuum may be off (it is on the bench machine):
 		// vacuum and analyze what was loaded, as a server that has been up
 		// for a while would have, so no measured request sets hint bits or
@@ -143,14 +171,21 @@ func setupWorld(ctx context.Context, o options, bin, store, dir string, stored i
 		}
 		logf("vacuumed and analyzed both databases in %v", time.Since(vacuumed).Round(time.Millisecond))
 	} else {
-		if err := seedAries(ctx, ariesDB, acct.clientID, acct.userID, benchScopes, ariesFams, now); err != nil {
+		if err := seedAries(ctx, ariesDB, grantPrefix, acct.clientID, acct.userID, benchScopes, ariesFams, now); err != nil {
 			return w, fmt.Errorf("seeding Aries: %w", err)
 		}
-		if err := seedFloor(ctx, floorDB, acct.userID, scope, floorFams, now); err != nil {
+		if err := seedFloor(ctx, floorDB, grantPrefix, acct.userID, scope, floorFams, now); err != nil {
 			return w, fmt.Errorf("seeding the floor: %w", err)
 		}
 		logf("seeded %d stored refresh tokens (+%d live worker tokens) into each database in %v",
-			stored, nPool, time.Since(now).Round(time.Millisecond))
+			toSeed, nPool, time.Since(now).Round(time.Millisecond))
+	}
+	if o.keep && !tier.reused() {
+		tier.setAccount(acct)
+		tier.SeededAt = now
+		if err := tier.save(dir); err != nil {
+			return w, err
+		}
 	}
 	// Write back what seeding left dirty before anything is measured:
 	// gigabytes at ten million tokens, whose write-back otherwise shares the
@@ -176,24 +211,24 @@ func setupWorld(ctx context.Context, o options, bin, store, dir string, stored i
 			pool: pool, refresh: make([]string, o.concurrency), access: make([]string, o.concurrency),
 		}
 	}
-	p, err := startAries(ctx, bin, ariesDSN, master, o.ariesFlags, filepath.Join(dir, "aries.log"))
+	p, err := startAries(ctx, bin, ariesDSN, tier.Master, o.ariesFlags, filepath.Join(dir, "aries.log"))
 	if err != nil {
 		return w, err
 	}
 	w.aries = newTarget("aries", p, ariesDB, ariesPool)
-	w.aries.cli = ariesCLI(bin, ariesDSN, master)
+	w.aries.cli = ariesCLI(bin, ariesDSN, tier.Master)
 	w.aries.codes = w.aries.firstPartyCodes
 	if slices.ContainsFunc(o.cases, func(c benchCase) bool { return c.logged }) {
 		// Both instances run at the level of production (info); the first
 		// writes no request lines because its level is error.
 		flags := append(slices.Clone(o.ariesFlags), "--log-level", "info", "--access-log")
-		lp, err := startAries(ctx, bin, ariesDSN, master, flags, filepath.Join(dir, "aries-access.log"))
+		lp, err := startAries(ctx, bin, ariesDSN, tier.Master, flags, filepath.Join(dir, "aries-access.log"))
 		if err != nil {
 			return w, err
 		}
 		w.ariesLogged = newTarget("aries", lp, ariesDB, ariesPool)
 	}
-	cfg := floorConfig{DB: floorDB, Master: master, ClientID: acct.clientID,
+	cfg := floorConfig{DB: floorDB, Master: tier.Master, ClientID: acct.clientID,
 		ClientSecret: acct.clientSecret, Issuer: "http://floor.invalid"}
 	if store == "postgres" {
 		cfg.DB, cfg.Postgres = "", floorDB
