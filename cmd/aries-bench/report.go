@@ -179,16 +179,29 @@ func targets(w io.Writer, o options, store string, groups map[groupKey][]measure
 		}
 		return ratio(a, f), true
 	}
+	// Issue 16's targets (BENCHMARKS.md has them with the reasons for
+	// each verdict).
 	for _, t := range []struct {
 		name string
 		min  float64
-	}{{"client_credentials", 0.60}, {"refresh_token", 0.50}, {"api_users_me", 0.70}} {
+	}{{"client_credentials", 0.80}, {"api_users_me", 0.80}, {"introspection", 0.70}} {
 		if r, ok := ratioOf(t.name); ok {
 			fmt.Fprintf(w, "  %-18s req/s at >= %.0f%% of floor: %.0f%%  %s\n", t.name, t.min*100, r*100, verdict(r >= t.min))
 		}
+	}
+	if s, ok := sums[groupKey{store, base, "refresh_token", "closed"}]["aries"]; ok {
+		fmt.Fprintf(w, "  %-18s >= 3000 req/s (closed loop): %.0f  %s\n", "refresh_token", s.perSecond, verdict(s.perSecond >= 3000))
+		// On SQLite the floor fsyncs once per rotation, and the target is
+		// to beat that by sharing commits; PostgreSQL shares commits for
+		// both servers already.
+		if r, ok := ratioOf("refresh_token"); ok && store == "sqlite" {
+			fmt.Fprintf(w, "  %-18s req/s above the floor's: %.0f%%  %s\n", "refresh_token", r*100, verdict(r > 1))
+		}
+	}
+	for _, name := range []string{"client_credentials", "refresh_token"} {
 		for _, loop := range []string{"open", "closed"} {
-			if s, ok := sums[groupKey{store, base, t.name, loop}]["aries"]; ok {
-				fmt.Fprintf(w, "  %-18s p99 < 10ms (%s loop): %s  %s\n", t.name, loop, msText(s.p99), verdict(s.p99 < 10*time.Millisecond))
+			if s, ok := sums[groupKey{store, base, name, loop}]["aries"]; ok {
+				fmt.Fprintf(w, "  %-18s p99 <= 15ms (%s loop): %s  %s\n", name, loop, msText(s.p99), verdict(s.p99 <= 15*time.Millisecond))
 			}
 		}
 	}
@@ -202,21 +215,22 @@ func targets(w io.Writer, o options, store string, groups map[groupKey][]measure
 					continue
 				}
 				f := float64(big.p50) / float64(small.p50)
-				fmt.Fprintf(w, "  %-18s p50 with %d stored within 1.5x of %d (%s loop): %s vs %s = %.2fx  %s\n",
-					name, last, base, loop, msText(big.p50), msText(small.p50), f, verdict(f <= 1.5))
+				fmt.Fprintf(w, "  %-18s p50 with %d stored within 1.3x of %d (%s loop): %s vs %s = %.2fx  %s\n",
+					name, last, base, loop, msText(big.p50), msText(small.p50), f, verdict(f <= 1.3))
 			}
 		}
 	}
 	var peak int64
+	var peakCase string
 	for k, byServer := range sums {
-		if k.store == store {
-			peak = max(peak, byServer["aries"].peakRSS)
+		if k.store == store && byServer["aries"].peakRSS > peak {
+			peak, peakCase = byServer["aries"].peakRSS, k.name
 		}
 	}
 	dpopTargets(w, store, base, sums, verdict)
 	accessLogCost(w, store, base, sums)
 	fapiCosts(w, store, base, sums)
-	fmt.Fprintf(w, "  Aries peak RSS < 150 MB in every run: %d MB  %s\n", peak>>20, verdict(peak < 150<<20))
+	fmt.Fprintf(w, "  Aries peak RSS <= 40 MiB in every run: %.1f MiB (%s)  %s\n", float64(peak)/(1<<20), peakCase, verdict(peak <= 40<<20))
 	var prep int64
 	for k, byServer := range sums {
 		if k.store == store {
