@@ -44,18 +44,9 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("aries-bench: status %d\n%s", status, errOut.String())
 	}
 	t.Log(errOut.String())
-	b, err := os.ReadFile(results)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got struct {
-		Measurements []measurement `json:"measurements"`
-	}
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatal(err)
-	}
+	measurements := readResults(t, results)
 	ran := map[string]bool{}
-	for _, m := range got.Measurements {
+	for _, m := range measurements {
 		if m.Skipped != "" {
 			t.Logf("%s skipped: %s", m.Case, m.Skipped)
 			continue
@@ -107,6 +98,22 @@ func TestProfiles(t *testing.T) {
 			t.Errorf("CPU profile of %s: got %v, want a non-empty %s", server, err, path)
 		}
 	}
+}
+
+// readResults reads the measurements a run wrote with -json.
+func readResults(t *testing.T, path string) []measurement {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Measurements []measurement `json:"measurements"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	return got.Measurements
 }
 
 func fmtInt(n int) string {

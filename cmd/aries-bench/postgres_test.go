@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -39,18 +37,9 @@ func TestPostgresSmoke(t *testing.T) {
 		t.Fatalf("aries-bench: status %d\n%s", status, errOut.String())
 	}
 	t.Log(errOut.String())
-	b, err := os.ReadFile(results)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got struct {
-		Measurements []measurement `json:"measurements"`
-	}
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatal(err)
-	}
+	measurements := readResults(t, results)
 	ran := map[string]bool{}
-	for _, m := range got.Measurements {
+	for _, m := range measurements {
 		if m.Store != "postgres" {
 			t.Errorf("%s %s: store %q, want postgres", m.Server, m.Case, m.Store)
 		}

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,20 +69,11 @@ func benchRun(t *testing.T, args []string, results string) string {
 	if status := run(context.Background(), append(args, "-json", results), &out, &errOut); status != 0 {
 		t.Fatalf("aries-bench %v: status %d\n%s", args, status, errOut.String())
 	}
-	b, err := os.ReadFile(results)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got struct {
-		Measurements []measurement `json:"measurements"`
-	}
-	if err := json.Unmarshal(b, &got); err != nil {
-		t.Fatal(err)
-	}
-	if len(got.Measurements) == 0 {
+	measurements := readResults(t, results)
+	if len(measurements) == 0 {
 		t.Fatalf("aries-bench %v measured nothing", args)
 	}
-	for _, m := range got.Measurements {
+	for _, m := range measurements {
 		if m.OK == 0 || len(m.Errors) > 0 {
 			t.Errorf("%s %s: got %d answered and errors %v, want some and none", m.Server, m.Case, m.OK, m.Errors)
 		}
