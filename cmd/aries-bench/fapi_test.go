@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ariesexchange/aries/internal/store/postgres/pgtest"
 )
 
 // TestFAPICases runs the financial-grade cases (fapi.go) for a second each,
@@ -24,10 +22,7 @@ func TestFAPICases(t *testing.T) {
 	}
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
-			args := []string{"-store", store}
-			if store == "postgres" {
-				args = append(args, "-postgres-url", pgtest.ServerURL(t))
-			}
+			args := storeArgs(t, store)
 			dir := t.TempDir()
 			results := filepath.Join(dir, "results.json")
 			// Enough requests that the CPU each server spent shows in

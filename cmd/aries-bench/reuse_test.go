@@ -21,11 +21,8 @@ func TestReuseSeededTier(t *testing.T) {
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
 			dir := t.TempDir()
-			args := []string{"-store", store, "-cases", "refresh", "-stored", "300", "-concurrency", "2",
-				"-duration", "1s", "-requests", "30", "-rounds", "1", "-warmup", "0", "-open-load", "0", "-dir", dir}
-			if store == "postgres" {
-				args = append(args, "-postgres-url", pgtest.ServerURL(t))
-			}
+			args := append(storeArgs(t, store), "-cases", "refresh", "-stored", "300", "-concurrency", "2",
+				"-duration", "1s", "-requests", "30", "-rounds", "1", "-warmup", "0", "-open-load", "0", "-dir", dir)
 			first := benchRun(t, append(args, "-keep"), filepath.Join(dir, "first.json"))
 			tierDir := filepath.Join(dir, store+"-stored-300")
 			seeded, err := loadSeededTier(tierDir, store, 300)
@@ -59,6 +56,16 @@ func TestReuseSeededTier(t *testing.T) {
 			}
 		})
 	}
+}
+
+// storeArgs are the flags that run the bench on store: on PostgreSQL, the
+// server the tests use.
+func storeArgs(t *testing.T, store string) []string {
+	args := []string{"-store", store}
+	if store == "postgres" {
+		args = append(args, "-postgres-url", pgtest.ServerURL(t))
+	}
+	return args
 }
 
 // benchRun runs aries-bench with args, checks that every measurement was

@@ -16,6 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ariesexchange/aries/internal/josetest"
 	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/testenv"
@@ -256,7 +257,7 @@ func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s
 
 // signWith signs payload with s as an ES256 JWS carrying kid and typ.
 func signWith(t *testing.T, s crypto.Signer, kid, typ string, payload []byte) string {
-	return testenv.SignJWS(t, jose.ES256, s, kid, typ, payload)
+	return josetest.SignJWS(t, jose.ES256, s, kid, typ, payload)
 }
 
 func TestTypHeader(t *testing.T) {

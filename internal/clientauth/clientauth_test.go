@@ -26,6 +26,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/ariesexchange/aries/internal/clientauth"
+	"github.com/ariesexchange/aries/internal/josetest"
 	"github.com/ariesexchange/aries/internal/oauth"
 	"github.com/ariesexchange/aries/internal/ratelimit"
 	"github.com/ariesexchange/aries/internal/replay"
@@ -103,38 +104,22 @@ func (as assertion) sign(t testing.TB) string {
 	if as.alg == "Ed25519" {
 		return as.signEd25519(t)
 	}
-	opts := &jose.SignerOptions{}
-	switch as.kid {
+	kid := as.kid
+	switch kid {
 	case "-":
+		kid = ""
 	case "":
-		opts = opts.WithHeader(jose.HeaderKey("kid"), as.key)
-	default:
-		opts = opts.WithHeader(jose.HeaderKey("kid"), as.kid)
-	}
-	if as.typ != "" {
-		opts = opts.WithType(jose.ContentType(as.typ))
+		kid = as.key
 	}
 	var key any = testKeys()[as.key]
 	if as.alg == jose.HS256 {
 		key = []byte("a shared secret of thirty-two bytes!")
 	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: as.alg, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
 	payload, err := json.Marshal(as.claims)
 	if err != nil {
 		t.Fatal(err)
 	}
-	jws, err := s.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return josetest.SignJWS(t, as.alg, key, kid, as.typ, payload)
 }
 
 // signEd25519 signs with the RFC 9864 name of EdDSA, which go-jose does

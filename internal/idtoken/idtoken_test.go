@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ariesexchange/aries/internal/josetest"
 	"github.com/ariesexchange/aries/internal/keys"
 	"github.com/ariesexchange/aries/internal/ledger"
 	"github.com/ariesexchange/aries/internal/store"
@@ -245,20 +246,7 @@ func TestVerifyHint(t *testing.T) {
 func signedElsewhere(t *testing.T, kid string) string {
 	t.Helper()
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: priv},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
-	if err != nil {
-		t.Fatal(err)
-	}
 	payload, _ := json.Marshal(protocol.IDTokenClaims{Issuer: testenv.Issuer, Subject: "usr_ada", Audience: []string{"aries_ci_rp"},
 		IssuedAt: at, Expiry: at.Add(time.Hour)})
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return josetest.SignJWS(t, jose.ES256, priv, kid, "JWT", payload)
 }

@@ -16,33 +16,18 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/cryptosigner"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/ariesexchange/aries/internal/josetest"
 )
 
-// goJoseSign signs payload the way go-jose does, with the active key of
-// alg: the reference the keyring's own encoding must match.
+// goJoseSign signs payload with go-jose and the active key of alg: the
+// reference the keyring's own encoding must match.
 func goJoseSign(t *testing.T, kr *Keyring, alg, typ string, payload []byte) string {
-	t.Helper()
 	a := kr.snap.Load().active[alg]
-	s, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: cryptosigner.Opaque(a.signer)},
-		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)).WithHeader("kid", a.id),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := s.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return josetest.SignJWS(t, jose.SignatureAlgorithm(alg), a.signer, a.id, typ, payload)
 }
 
 func decodeHeader(t *testing.T, tok string) map[string]any {

@@ -19,6 +19,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/ariesexchange/aries/internal/accesstoken"
+	"github.com/ariesexchange/aries/internal/josetest"
 	"github.com/ariesexchange/aries/internal/password"
 	"github.com/ariesexchange/aries/internal/store"
 	"github.com/ariesexchange/aries/internal/testenv"
@@ -114,16 +115,16 @@ func TestIntrospectionAndAPIAgree(t *testing.T) {
 		{"expired", mint(minter(cfg.Issuer, cfg.Issuer, now.Add(-time.Hour)), claims), false},
 		{"wrong audience", mint(minter(cfg.Issuer, "https://other-api.example", now), claims), false},
 		{"wrong issuer", mint(minter("https://evil.example", cfg.Issuer, now), claims), false},
-		{"unknown kid", signJWS(t, jose.ES256, stranger, "kid-nobody-knows", "at+jwt", payload), false},
-		{"our kid, another key", signJWS(t, jose.ES256, stranger, kid, "at+jwt", payload), false},
+		{"unknown kid", josetest.SignJWS(t, jose.ES256, stranger, "kid-nobody-knows", "at+jwt", payload), false},
+		{"our kid, another key", josetest.SignJWS(t, jose.ES256, stranger, kid, "at+jwt", payload), false},
 		{"alg none", b64JSON(t, map[string]string{"alg": "none", "typ": "at+jwt", "kid": kid}) + "." + parts[1] + ".", false},
-		{"HS256 keyed with our public key", signJWS(t, jose.HS256, pubDER, kid, "at+jwt", payload), false},
-		{"typ JWT", signJWS(t, jose.ES256, signer, kid, "JWT", payload), false},
-		{"no typ", signJWS(t, jose.ES256, signer, kid, "", payload), false},
-		{"typ application/at+jwt", signJWS(t, jose.ES256, signer, kid, "application/at+jwt", payload), true},
+		{"HS256 keyed with our public key", josetest.SignJWS(t, jose.HS256, pubDER, kid, "at+jwt", payload), false},
+		{"typ JWT", josetest.SignJWS(t, jose.ES256, signer, kid, "JWT", payload), false},
+		{"no typ", josetest.SignJWS(t, jose.ES256, signer, kid, "", payload), false},
+		{"typ application/at+jwt", josetest.SignJWS(t, jose.ES256, signer, kid, "application/at+jwt", payload), true},
 		{"tampered payload", parts[0] + "." + base64.RawURLEncoding.EncodeToString(widenedJSON) + "." + parts[2], false},
 		{"signature removed", parts[0] + "." + parts[1] + ".", false},
-		{"no jti", signJWS(t, jose.ES256, signer, kid, "at+jwt", noJTIJSON), false},
+		{"no jti", josetest.SignJWS(t, jose.ES256, signer, kid, "at+jwt", noJTIJSON), false},
 		{"not a JWT", "aries_at_0123456789", false},
 	}
 	for _, tt := range tests {
@@ -175,12 +176,6 @@ func callAPI(t *testing.T, s *Server, tok string) bool {
 	}
 	t.Fatalf("API: status %d %q, want 200 or 401 invalid_token\n%s", rec.Code, rec.Header().Get("WWW-Authenticate"), rec.Body)
 	return false
-}
-
-// signJWS signs payload as a compact JWS with alg and key under kid, with
-// header typ unless it is empty.
-func signJWS(t *testing.T, alg jose.SignatureAlgorithm, key any, kid, typ string, payload []byte) string {
-	return testenv.SignJWS(t, alg, key, kid, typ, payload)
 }
 
 func b64JSON(t *testing.T, v any) string {

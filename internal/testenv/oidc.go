@@ -1,12 +1,10 @@
 package testenv
 
 import (
-	"crypto"
 	"encoding/json"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/cryptosigner"
 
 	"github.com/ariesexchange/aries/sdk/protocol"
 )
@@ -37,33 +35,4 @@ func (e *Env) IDToken(t testing.TB, raw string) (alg string, c protocol.IDTokenC
 		t.Fatal(err)
 	}
 	return h.Algorithm, c
-}
-
-// SignJWS signs payload as a compact JWS with go-jose, with alg and key (a
-// crypto.Signer is wrapped opaque) under kid, and header typ unless it is
-// empty: tokens made by code other than Aries's own signer, for the tests
-// that check what Aries accepts. (internal/keys' tests keep their own copy:
-// this package imports keys.)
-func SignJWS(t testing.TB, alg jose.SignatureAlgorithm, key any, kid, typ string, payload []byte) string {
-	t.Helper()
-	if s, ok := key.(crypto.Signer); ok {
-		key = cryptosigner.Opaque(s)
-	}
-	opts := (&jose.SignerOptions{}).WithHeader("kid", kid)
-	if typ != "" {
-		opts = opts.WithType(jose.ContentType(typ))
-	}
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := sig.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
